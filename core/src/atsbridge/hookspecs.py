@@ -1,0 +1,158 @@
+"""The whole plugin contract: every hook a plugin may implement, documented where declared.
+
+There are three kinds of hook:
+
+* **Describe** hooks tell the host what a plugin is (``atsbridge_plugin_info``) and give it
+  a fake of its ATS for tests and the demo (``atsbridge_sandbox``).
+* **ATS** hooks talk to one customer's ATS. The core calls them on *one* plugin, the one a
+  connection names, never as a broadcast. The session returned by ``atsbridge_open_session``
+  is passed back to every other ATS hook of that plugin.
+* **Event** hooks are broadcast to every installed plugin so that other plugins can observe
+  what the core does. Their return values are ignored.
+
+All hooks are plain synchronous functions. Concurrency comes from the host's worker threads
+across connections and from the SDK client's per-connection limits; a plugin must not start
+threads or event loops of its own. A hook signals failure by raising one of
+``atsbridge.errors``: ``AuthError`` (credentials rejected), ``AtsUnavailable`` (down,
+throttled past retries), ``AtsError`` (refused), ``PayloadError`` (malformed ATS data).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+from atsbridge.model import (
+    CandidateQuery,
+    CandidateStatusChanged,
+    JobClosed,
+    JobQuery,
+    JobReopened,
+    LeadExported,
+    PluginInfo,
+    SandboxOptions,
+    SessionContext,
+)
+
+PROJECT = "atsbridge"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# Hooks the core calls on one plugin at a time (the connection's plugin).
+ATS_HOOKS = (
+    "atsbridge_open_session",
+    "atsbridge_search_jobs",
+    "atsbridge_list_candidates",
+    "atsbridge_job_statuses",
+    "atsbridge_push_lead",
+)
+# Hooks every ATS plugin must implement to be usable at all.
+REQUIRED_HOOKS = ("atsbridge_plugin_info", *ATS_HOOKS)
+
+
+# --- describe --------------------------------------------------------------------------
+
+
+@hookspec
+def atsbridge_plugin_info() -> PluginInfo:
+    """Describe this plugin: name, version, capabilities, config schema, setup steps.
+
+    ``name`` is the ATS key used on the command line (``greenhouse``). ``config_schema`` is a
+    JSON Schema (draft 2020-12) of the connection config; fields marked ``"writeOnly": true``
+    or ``"x-secret": true`` are encrypted at rest and masked on output. It should offer an
+    optional ``base_url`` defaulting to the production API. ``setup_instructions`` is
+    Markdown: the steps the customer's ATS admin follows to create the credentials and which
+    permissions to grant. ``requires_core`` is a PEP 440 specifier of the core versions the
+    plugin works with; a plugin whose specifier excludes the running core is not loaded.
+    """
+
+
+@hookspec
+def atsbridge_sandbox(options: SandboxOptions) -> Any:
+    """Return this plugin's fake ATS, not yet started.
+
+    The object follows ``atsbridge_sdk.sandbox.Sandbox``: ``start()``, ``stop()``, ``url``,
+    ``connection_config()`` (a config that authenticates against it) and the mutation and
+    inspection methods the contract kit and the demo use. It must only listen on loopback.
+    """
+
+
+# --- ATS ---------------------------------------------------------------------------------
+
+
+@hookspec
+def atsbridge_open_session(config: dict, context: SessionContext) -> Any:
+    """Authenticate against the ATS and return a session for the other ATS hooks.
+
+    ``config`` is the connection config with secrets decrypted. The hook must prove the
+    credentials work with one cheap authenticated request, so that it doubles as "test
+    connection", and raise ``AuthError`` with a message naming what to fix when they do not.
+    The session must have ``close()``; the core calls it when done. Rotated credentials go
+    back through ``context.save_secrets``.
+    """
+
+
+@hookspec
+def atsbridge_search_jobs(session: Any, query: JobQuery) -> Any:
+    """Return one ``Page[Job]`` of the ATS's jobs, most recently updated first where possible.
+
+    ``query.cursor`` is None for the first page, else the ``next_cursor`` of the previous
+    page, which the core checkpoints so a killed sync resumes there. ``updated_since`` must
+    be applied by the ATS (a run with no changes costs one request), ``statuses`` and
+    ``text`` where the ATS supports them; the core filters again locally, so a plugin may
+    return a superset but never a subset.
+    """
+
+
+@hookspec
+def atsbridge_list_candidates(session: Any, query: CandidateQuery) -> Any:
+    """Return one ``Page[Candidate]`` of one job's pipeline, every stage included.
+
+    Rejected, hired and prospect applications count: the do-not-source list needs everyone.
+    Paging and ``updated_since`` follow the same rules as ``atsbridge_search_jobs``.
+    """
+
+
+@hookspec
+def atsbridge_job_statuses(session: Any, job_ids: list[str]) -> Any:
+    """Return a ``list[JobState]``, one for each id asked, in any order.
+
+    A job the ATS no longer knows is reported with ``exists=False`` and status ``closed``;
+    the core treats it as closed.
+    """
+
+
+@hookspec
+def atsbridge_push_lead(session: Any, job_id: str, lead: Any, idempotency_key: str) -> Any:
+    """Create ``lead`` (a ``Lead``) as a candidate with an application on ATS job ``job_id``.
+
+    Must be safe to call again with the same ``idempotency_key`` after a timeout or crash:
+    look the person up first (by email where the ATS allows) and attach the application to
+    an existing candidate instead of creating a second one; report that with
+    ``already_existed=True``. Return a ``PushResult`` naming every lead field the ATS could
+    not take in ``unsupported``.
+    """
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@hookspec
+def atsbridge_job_closed(event: JobClosed) -> None:
+    """A linked job was closed (or deleted) in the ATS. Fired once per closing."""
+
+
+@hookspec
+def atsbridge_job_reopened(event: JobReopened) -> None:
+    """A linked job that was closed is open in the ATS again."""
+
+
+@hookspec
+def atsbridge_lead_exported(event: LeadExported) -> None:
+    """A lead was created (or found existing) in the ATS."""
+
+
+@hookspec
+def atsbridge_candidate_status_changed(event: CandidateStatusChanged) -> None:
+    """An exported lead's status in the ATS changed (the funnel moved)."""

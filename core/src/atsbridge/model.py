@@ -1,0 +1,304 @@
+"""The data that crosses the plugin contract.
+
+Every class here is a frozen attrs class: plugins build them from ATS payloads, the core
+stores and serves them. Unified enums sit beside the ATS's own raw value (``status_raw``,
+``stage``) so nothing the ATS said is lost in translation.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import attrs
+
+T = TypeVar("T")
+
+
+class JobStatus(str, enum.Enum):
+    """Unified job status. ``closed`` covers filled, cancelled, archived and deleted jobs."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    DRAFT = "draft"
+    ON_HOLD = "on_hold"
+
+
+class CandidateStatus(str, enum.Enum):
+    """Unified status of a person in one job's pipeline (the funnel's columns)."""
+
+    NEW = "new"
+    IN_REVIEW = "in_review"
+    INTERVIEWING = "interviewing"
+    OFFERED = "offered"
+    HIRED = "hired"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Capability(str, enum.Enum):
+    """What a plugin can do; lead-field capabilities say what the ATS accepts on push."""
+
+    JOBS = "jobs"
+    CANDIDATES = "candidates"
+    JOB_STATUS = "job_status"
+    LEAD_PUSH = "lead_push"
+    RESUME = "resume"
+    EDUCATION = "education"
+    EXPERIENCE = "experience"
+    LINKEDIN = "linkedin"
+    PHONE = "phone"
+    TAGS = "tags"
+
+
+def _tuple(value: object) -> tuple:  # converter: accept any iterable, store immutably
+    return tuple(value) if value is not None else ()  # type: ignore[call-overload]
+
+
+@attrs.frozen
+class RateLimit:
+    """An ATS's published limits, which the SDK client paces itself to."""
+
+    requests_per_second: float = 10.0
+    burst: int = 10
+    max_concurrency: int = 4
+
+
+@attrs.frozen
+class PluginInfo:
+    """What a host needs to know about a plugin before using it."""
+
+    name: str
+    version: str
+    display_name: str
+    capabilities: frozenset[Capability] = attrs.field(converter=frozenset)
+    config_schema: dict
+    setup_instructions: str
+    api_version: str = ""
+    requires_core: str = ">=0.1"
+    rate_limit: RateLimit = RateLimit()
+
+
+@attrs.frozen
+class Location:
+    """A job or person's place. ``raw`` keeps the ATS's own text when it was free text."""
+
+    city: str | None = None
+    region: str | None = None
+    country_code: str | None = None
+    raw: str | None = None
+
+    def words(self) -> str:
+        return " ".join(p for p in (self.city, self.region, self.country_code, self.raw) if p)
+
+
+@attrs.frozen
+class Job:
+    """One ATS job (requisition, posting) as the ATS describes it."""
+
+    ats_id: str
+    title: str
+    status: JobStatus
+    status_raw: str
+    reference: str | None = None
+    locations: tuple[Location, ...] = attrs.field(default=(), converter=_tuple)
+    department: str | None = None
+    employment_type: str | None = None
+    description: str | None = None
+    url: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@attrs.frozen
+class JobQuery:
+    """Ask for one page of jobs. ``cursor`` is the plugin's own token from the previous page."""
+
+    text: str | None = None
+    updated_since: datetime | None = None
+    statuses: frozenset[JobStatus] | None = None
+    cursor: str | None = None
+    page_size: int = 100
+
+
+@attrs.frozen
+class Candidate:
+    """A person in one job's pipeline, with where they stand in it."""
+
+    ats_id: str
+    job_ats_id: str
+    status: CandidateStatus
+    stage: str | None = None
+    status_raw: str | None = None
+    application_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    emails: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    phones: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    linkedin_url: str | None = None
+    company: str | None = None
+    city: str | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@attrs.frozen
+class CandidateQuery:
+    """Ask for one page of one job's pipeline."""
+
+    job_ats_id: str
+    updated_since: datetime | None = None
+    cursor: str | None = None
+    page_size: int = 100
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of results. ``next_cursor`` is None on the last page."""
+
+    items: tuple[T, ...] = attrs.field(converter=_tuple)
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class JobState:
+    """A job's status now, as the job status hook reports it."""
+
+    ats_id: str
+    status: JobStatus
+    status_raw: str
+    exists: bool = True
+
+
+@attrs.frozen
+class Education:
+    school: str
+    degree: str | None = None
+    field: str | None = None
+    start: str | None = None
+    end: str | None = None
+
+
+@attrs.frozen
+class Experience:
+    company: str
+    title: str | None = None
+    start: str | None = None
+    end: str | None = None
+    current: bool = False
+    description: str | None = None
+
+
+@attrs.frozen
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+
+
+@attrs.frozen
+class Lead:
+    """The product's lead, as published in the lead document's JSON Schema."""
+
+    id: str
+    first_name: str
+    last_name: str
+    emails: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    phones: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    linkedin_url: str | None = None
+    headline: str | None = None
+    location: Location | None = None
+    educations: tuple[Education, ...] = attrs.field(default=(), converter=_tuple)
+    experiences: tuple[Experience, ...] = attrs.field(default=(), converter=_tuple)
+    source: str = "atsbridge"
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_tuple)
+
+
+@attrs.frozen
+class PushResult:
+    """What a lead push did in the ATS.
+
+    ``already_existed`` is true when the idempotency key or an existing person (found by
+    email) meant nothing new was created. ``unsupported`` names lead fields the ATS could not
+    take, so the export result reports them instead of dropping them silently.
+    """
+
+    candidate_id: str
+    application_id: str | None = None
+    already_existed: bool = False
+    unsupported: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    status: CandidateStatus = CandidateStatus.NEW
+    stage: str | None = None
+
+
+@attrs.frozen
+class SandboxOptions:
+    """How to seed a plugin's fake ATS; the same seed always gives the same data."""
+
+    seed: int = 1
+    jobs: int = 30
+    candidates_per_job: int = 5
+    port: int = 0
+    rate_limited: bool = True
+
+
+@attrs.define
+class SessionContext:
+    """What the host lends a plugin session.
+
+    ``save_secrets`` writes rotated credentials (a new OAuth2 refresh token) back to the
+    connection's encrypted config; ``on_event`` receives the SDK client's HTTP events
+    (request, response, retry, rate-limit wait) for metrics and progress.
+    """
+
+    connection_label: str = ""
+    save_secrets: object = None  # Callable[[dict[str, str]], None] | None
+    on_event: object = None  # Callable[[HttpEvent], None] | None
+    rate_limit: RateLimit | None = None
+
+
+# Event payloads for the observer hooks (atsbridge_job_closed & co.).
+
+
+@attrs.frozen
+class JobClosed:
+    tenant: str
+    ats: str
+    ats_job_id: str
+    product_job_id: str
+    status_raw: str
+
+
+@attrs.frozen
+class JobReopened:
+    tenant: str
+    ats: str
+    ats_job_id: str
+    product_job_id: str
+    status_raw: str
+
+
+@attrs.frozen
+class LeadExported:
+    tenant: str
+    ats: str
+    product_job_id: str
+    lead_id: str
+    result: PushResult
+
+
+@attrs.frozen
+class CandidateStatusChanged:
+    tenant: str
+    ats: str
+    product_job_id: str
+    lead_id: str
+    candidate_id: str
+    old_status: CandidateStatus | None
+    new_status: CandidateStatus
+    stage: str | None

@@ -1,0 +1,3 @@
+"""Building blocks for atsbridge ATS plugins."""
+
+__version__ = "0.1.0"
