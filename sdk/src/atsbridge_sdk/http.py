@@ -1,0 +1,303 @@
+"""The HTTP client every plugin uses: pacing, retries, error mapping, redaction, events.
+
+A plugin builds one ``HttpClient`` per session. The client keeps the connection under the
+ATS's published rate limit (so a sync does not cause 429s), retries what is safe to retry
+with exponential backoff and full jitter, honours ``Retry-After`` and ``X-RateLimit-*``,
+and turns failures into the core's errors with secrets masked.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import httpx
+from atsbridge.errors import AtsError, AtsUnavailable, AuthError
+from atsbridge.model import RateLimit
+
+from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
+from atsbridge_sdk.redact import redact, register_secret
+
+log = logging.getLogger("atsbridge.http")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@attrs.frozen
+class HttpEvent:
+    """One thing the client did, for metrics and progress.
+
+    ``kind`` is ``request``, ``response``, ``retry``, ``rate_limit_wait`` or ``error``.
+    """
+
+    kind: str
+    method: str
+    url: str
+    status: int | None = None
+    attempt: int = 1
+    elapsed: float = 0.0
+    wait: float = 0.0
+    reason: str = ""
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value, or None when it gives no usable hint.
+
+    Accepts delta-seconds and HTTP dates. Zero, negative and unparseable values are no hint:
+    the caller falls back to its own backoff rather than hammering or stalling.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds <= 0 or seconds == float("inf"):  # NaN, past, inf
+        return None
+    return seconds
+
+
+def parse_rate_limit_reset(
+    remaining: str | None, reset: str | None, now_epoch: float
+) -> float | None:
+    """Seconds until the window resets when ``X-RateLimit-Remaining`` says none are left.
+
+    ``X-RateLimit-Reset`` is epoch seconds at some ATSs and seconds-to-go at others; a value
+    larger than a year of seconds can only be an epoch timestamp.
+    """
+    if remaining is None or reset is None:
+        return None
+    try:
+        if int(float(remaining)) > 0:
+            return None
+        value = float(reset)
+    except ValueError:
+        return None
+    wait = value - now_epoch if value > 31_536_000 else value
+    if wait != wait or wait <= 0:
+        return None
+    return min(wait, 3600.0)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How hard to try. ``total_budget`` caps one call's time including waits."""
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    total_budget: float = 300.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(max_delay, base * 2**(attempt-1))]."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        return rng.uniform(0, ceiling)
+
+
+class RateLimiter:
+    """Token bucket (requests/s with a burst) plus a cap on requests in flight.
+
+    ``pause_until`` lets a server's own signal (Retry-After, X-RateLimit-Reset) hold every
+    request of the connection, not just the one that saw it.
+    """
+
+    def __init__(self, limit: RateLimit, clock: Clock = SYSTEM_CLOCK):
+        self.limit = limit
+        self.clock = clock
+        self._tokens = float(max(1, limit.burst))
+        self._last = clock.monotonic()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self._in_flight = threading.BoundedSemaphore(max(1, limit.max_concurrency))
+
+    def _reserve(self) -> float:
+        """Take a token now or reserve one in the future; return how long to wait."""
+        with self._lock:
+            now = self.clock.monotonic()
+            rate = self.limit.requests_per_second
+            self._tokens = min(
+                float(max(1, self.limit.burst)), self._tokens + (now - self._last) * rate
+            )
+            self._last = now
+            self._tokens -= 1.0
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / rate
+            return max(wait, self._paused_until - now)
+
+    def acquire(self) -> float:
+        """Block until a request may go; return the seconds waited for pacing."""
+        self._in_flight.acquire()
+        wait = self._reserve()
+        if wait > 0:
+            self.clock.sleep(wait)
+        return wait
+
+    def release(self) -> None:
+        self._in_flight.release()
+
+    def pause_for(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
+
+
+class HttpClient:
+    """An httpx client with the ATS's manners built in. One per plugin session."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        rate_limit: RateLimit = RateLimit(),
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 30.0,
+        headers: dict[str, str] | None = None,
+        secrets: Iterable[str | None] = (),
+        on_event: Callable[[HttpEvent], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        transport: httpx.BaseTransport | None = None,
+        seed: int | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry
+        self.clock = clock
+        self.limiter = RateLimiter(rate_limit, clock)
+        self.on_event = on_event
+        self._rng = random.Random(seed)
+        self._secrets = [s for s in secrets if s]
+        register_secret(*self._secrets)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=auth,
+            timeout=timeout,
+            headers={"User-Agent": "atsbridge", **(headers or {})},
+            transport=transport,
+            limits=httpx.Limits(max_connections=max(1, rate_limit.max_concurrency) * 2),
+        )
+
+    def __repr__(self) -> str:
+        return f"<HttpClient {self.base_url}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _emit(self, event: HttpEvent) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kw)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        safe_to_retry: bool | None = None,
+        accept: Collection[int] = (),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one logical request, retrying as policy allows.
+
+        ``safe_to_retry`` defaults to True for idempotent methods; a plugin sets it for a
+        write the ATS deduplicates. A connection that was never established is retried for
+        every method, since nothing reached the ATS. Statuses in ``accept`` (e.g. 404 for a
+        lookup) are returned instead of raised.
+        """
+        method = method.upper()
+        retry_ok = method in IDEMPOTENT_METHODS if safe_to_retry is None else safe_to_retry
+        started = self.clock.monotonic()
+        shown = self._redact(f"{method} {url}")
+        attempt = 0
+        while True:
+            attempt += 1
+            waited = self.limiter.acquire()
+            if waited > 0:
+                self._emit(HttpEvent("rate_limit_wait", method, url, attempt=attempt, wait=waited))
+            sent_at = self.clock.monotonic()
+            self._emit(HttpEvent("request", method, url, attempt=attempt))
+            try:
+                response = self._http.request(method, url, **kwargs)
+                response.read()
+            except httpx.TransportError as exc:
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                reason = f"{type(exc).__name__}"
+                hint = None
+                retryable = retry_ok or never_sent
+                status = None
+            else:
+                status = response.status_code
+                reason = f"HTTP {status}"
+                elapsed = self.clock.monotonic() - sent_at
+                self._emit(HttpEvent("response", method, url, status, attempt, elapsed))
+                self._observe_limits(response)
+                if status < 400 or status in accept:
+                    return response
+                hint = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
+                retryable = status in RETRY_STATUSES and (retry_ok or status == 429)
+                if not retryable:
+                    raise self._error_for(method, url, response)
+            finally:
+                self.limiter.release()
+            spent = self.clock.monotonic() - started
+            delay = hint if hint is not None else self.retry.backoff(attempt, self._rng)
+            if hint is not None:
+                self.limiter.pause_for(hint)
+            out_of_time = spent + delay > self.retry.total_budget
+            if not retryable or attempt >= self.retry.max_attempts or out_of_time:
+                self._emit(HttpEvent("error", method, url, status, attempt, reason=reason))
+                raise AtsUnavailable(f"{shown}: {reason} after {attempt} attempt(s)")
+            self._emit(HttpEvent("retry", method, url, status, attempt, wait=delay, reason=reason))
+            log.info("retrying %s after %s (attempt %d, wait %.2fs)", shown, reason, attempt, delay)
+            self.clock.sleep(delay)
+
+    def _observe_limits(self, response: httpx.Response) -> None:
+        wait = parse_rate_limit_reset(
+            response.headers.get("X-RateLimit-Remaining"),
+            response.headers.get("X-RateLimit-Reset"),
+            self.clock.now().timestamp(),
+        )
+        if wait is not None:
+            self.limiter.pause_for(wait)
+
+    def _error_for(self, method: str, url: str, response: httpx.Response) -> AtsError:
+        body = response.text[:300].replace("\n", " ").strip()
+        message = self._redact(f"{method} {url}: HTTP {response.status_code}: {body}")
+        if response.status_code in (401, 403):
+            return AuthError(message, status_code=response.status_code)
+        return AtsError(message, status_code=response.status_code)
