@@ -1,0 +1,93 @@
+"""Database URLs and engines: SQLite (embedded default) and PostgreSQL, one code path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from atsbridge import paths
+from atsbridge.errors import BadInput
+
+# Execution option naming the statement that opens a SQLite transaction. "BEGIN IMMEDIATE"
+# takes the write lock up front, which avoids SQLITE_BUSY on a later lock upgrade when
+# several connections write (migrations, outbox claims).
+SQLITE_BEGIN = "atsbridge_sqlite_begin"
+
+
+def parse_url(url: str | None) -> URL:
+    """Turn ``--db`` / ATSBRIDGE_DB into a URL; None means the default SQLite file."""
+    raw = url or paths.default_db_url()
+    try:
+        parsed = make_url(raw)
+    except ArgumentError:
+        raise BadInput(f"--db: not a database URL: {_safe(raw)}") from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        # A bare postgresql:// URL would pick psycopg2, which we do not depend on.
+        if parsed.get_driver_name() in ("psycopg2", "postgresql", "postgres") or (
+            "+" not in parsed.drivername
+        ):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
+    if backend == "sqlite":
+        return parsed
+    raise BadInput(f"--db: unsupported database {backend!r} (use sqlite:/// or postgresql://)")
+
+
+def _safe(raw: str) -> str:
+    # Never echo a password that may sit in a URL.
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable>"
+
+
+def display_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file a SQLite URL points at; None for in-memory and non-SQLite URLs."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)  # type: ignore[arg-type]
+
+
+def create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    path = sqlite_path(url)
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    if path is None:
+        kwargs["poolclass"] = StaticPool  # one shared in-memory database
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module (it would otherwise commit
+        # implicitly before DDL); we emit BEGIN ourselves in _on_begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if path is not None:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+
+    return engine

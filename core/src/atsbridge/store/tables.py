@@ -1,0 +1,286 @@
+"""The database tables.
+
+Every table except ``tenants`` carries ``tenant_id`` (via ``TenantOwned``); the repository
+adds ``tenant_id = :tenant`` to every ORM statement on them, so a query cannot see another
+tenant's rows by accident. Rows owned by a connection cascade away with it.
+
+Changing a table means a new Alembic revision in ``migrations/versions`` as well: a test
+compares these definitions with the migrated schema on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from atsbridge.store.types import JSON, UTCDateTime
+
+# Stable constraint names, so later revisions (and PostgreSQL) can refer to them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return Field(  # type: ignore[call-overload]
+        default=None if nullable else ...,
+        foreign_key=target,
+        ondelete=ondelete,
+        nullable=nullable,
+    )
+
+
+def _time(*, nullable: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_type=JSON, nullable=False)
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100, unique=True)
+    created_at: datetime = _time()
+
+
+class TenantOwned(SQLModel):
+    """Mixin for every tenant-scoped table; the repository filters on it."""
+
+    tenant_id: int = _fk("tenants.id")
+
+
+class Connection(TenantOwned, table=True):
+    """One tenant's link to one ATS. ``config`` holds secret fields as Fernet tokens."""
+
+    __tablename__ = "connections"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "ats"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ats: str = Field(max_length=64)
+    config: dict = _json(dict)
+    # Per-connection knobs the services and host read (intervals, default_country, ...).
+    settings: dict = _json(dict)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    last_checked_at: datetime | None = _time(nullable=True)
+    last_check_error: str | None = Field(default=None)
+
+
+class Job(TenantOwned, table=True):
+    """The local mirror of one ATS job, as the last sync saw it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "ats_id"),
+        sa.Index(None, "tenant_id", "updated_at"),
+        sa.Index(None, "tenant_id", "reference"),
+        sa.Index(None, "tenant_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = _fk("connections.id")
+    ats_id: str = Field(max_length=255)
+    title: str
+    status: str = Field(max_length=20)
+    status_raw: str = Field(default="")
+    reference: str | None = Field(default=None, max_length=255)
+    locations: list = _json(list)
+    city: str | None = None
+    region: str | None = None
+    country: str | None = Field(default=None, max_length=2)
+    department: str | None = None
+    employment_type: str | None = None
+    description: str | None = None
+    url: str | None = None
+    created_at: datetime | None = _time(nullable=True)
+    updated_at: datetime | None = _time(nullable=True)
+    # Denormalised words (title, locations, reference) that the search indexes feed on.
+    search_text: str = Field(default="")
+    synced_at: datetime = _time()
+
+
+class JobLink(TenantOwned, table=True):
+    """A product job imported from an ATS job; one-to-one in each direction per tenant."""
+
+    __tablename__ = "job_links"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "product_job_id"),
+        sa.UniqueConstraint("tenant_id", "connection_id", "ats_job_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = _fk("connections.id")
+    product_job_id: str = Field(max_length=255)
+    ats_job_id: str = Field(max_length=255)
+    # What the job looked like at import; ATS edits later update the mirror, never this.
+    snapshot: dict = _json(dict)
+    state: str = Field(default="open", max_length=20)
+    status_raw: str = Field(default="")
+    closed_at: datetime | None = _time(nullable=True)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class CntsEntry(TenantOwned, table=True):
+    """One person on a product job's do-not-source list, with normalised identifiers."""
+
+    __tablename__ = "cnts_entries"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "tenant_id",
+            "product_job_id",
+            "source",
+            "ats_candidate_id",
+            name="uq_cnts_entries_ats_id",
+        ),
+        sa.Index(None, "tenant_id", "product_job_id", "email_norm"),
+        sa.Index(None, "tenant_id", "product_job_id", "linkedin_norm"),
+        sa.Index(None, "tenant_id", "product_job_id", "phone_norm"),
+        sa.Index(None, "tenant_id", "product_job_id", "name_norm"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_job_id: str = Field(max_length=255)
+    source: str = Field(max_length=10)  # "ats" | "file"
+    connection_id: int | None = _fk("connections.id", nullable=True)
+    name: str | None = None
+    email_norm: str | None = None
+    linkedin_norm: str | None = None
+    phone_norm: str | None = Field(default=None, max_length=32)
+    name_norm: str | None = None
+    raw: dict = _json(dict)
+    company: str | None = None
+    city: str | None = None
+    ats_candidate_id: str | None = Field(default=None, max_length=255)
+    added_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class LeadRow(TenantOwned, table=True):
+    """The outbox: one lead to export, with its state machine and what the ATS answered."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "product_job_id", "lead_id"),
+        sa.Index(None, "state", "next_attempt_at"),
+        sa.Index(None, "tenant_id", "product_job_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_job_id: str = Field(max_length=255)
+    lead_id: str = Field(max_length=255)
+    idempotency_key: str = Field(max_length=255, unique=True)
+    connection_id: int | None = _fk("connections.id", nullable=True, ondelete="SET NULL")
+    ats_job_id: str | None = Field(default=None, max_length=255)
+    document: dict = _json(dict)
+    resume: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    resume_filename: str | None = None
+    resume_content_type: str | None = Field(default=None, max_length=255)
+    # pending -> exporting -> exported | failed -> dead; skipped (job closed)
+    state: str = Field(default="pending", max_length=20)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = _time(nullable=True)
+    # While "exporting": after this instant another worker may assume the exporter died.
+    claimed_until: datetime | None = _time(nullable=True)
+    last_error: str | None = None
+    ats_candidate_id: str | None = Field(default=None, max_length=255)
+    ats_application_id: str | None = Field(default=None, max_length=255)
+    already_existed: bool = Field(default=False)
+    ats_status: str | None = Field(default=None, max_length=20)
+    ats_status_raw: str | None = None
+    stage: str | None = None
+    unsupported: list = _json(list)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    exported_at: datetime | None = _time(nullable=True)
+
+
+class LeadStatusHistory(TenantOwned, table=True):
+    __tablename__ = "lead_status_history"
+    __table_args__ = (sa.Index(None, "lead_row_id", "observed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_row_id: int = _fk("leads.id")
+    status: str = Field(max_length=20)
+    stage: str | None = None
+    status_raw: str | None = None
+    observed_at: datetime = _time()
+
+
+class SyncRun(TenantOwned, table=True):
+    """One run of a sync task; ``progress`` is updated while it runs."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = (sa.Index(None, "connection_id", "kind", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = _fk("connections.id")
+    kind: str = Field(max_length=32)
+    started_at: datetime = _time()
+    ended_at: datetime | None = _time(nullable=True)
+    status: str = Field(default="running", max_length=20)
+    pages: int = Field(default=0)
+    counts: dict = _json(dict)
+    errors: list = _json(list)
+    progress: dict = _json(dict)
+    host: str | None = Field(default=None, max_length=255)
+
+
+class SyncCheckpoint(TenantOwned, table=True):
+    """Where a sync stopped: the ATS cursor of the next page and the high-water mark.
+
+    ``scope`` narrows a kind (e.g. the ATS job id for candidate listing); "" when unused, so
+    the unique constraint holds on every database.
+    """
+
+    __tablename__ = "sync_checkpoints"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "kind", "scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = _fk("connections.id")
+    kind: str = Field(max_length=32)
+    scope: str = Field(default="", max_length=255)
+    cursor: str | None = None
+    high_water: datetime | None = _time(nullable=True)
+    run_id: int | None = _fk("sync_runs.id", nullable=True, ondelete="SET NULL")
+    updated_at: datetime = _time()
+
+
+class TaskLease(TenantOwned, table=True):
+    """Which host runs a connection's task until when (several hosts on PostgreSQL)."""
+
+    __tablename__ = "task_leases"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "task"),
+        sa.Index(None, "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = _fk("connections.id")
+    task: str = Field(max_length=32)
+    holder: str | None = Field(default=None, max_length=255)
+    expires_at: datetime | None = _time(nullable=True)
+    last_run_at: datetime | None = _time(nullable=True)
+
+
+TENANT_TABLES: tuple[type[TenantOwned], ...] = (
+    Connection,
+    Job,
+    JobLink,
+    CntsEntry,
+    LeadRow,
+    LeadStatusHistory,
+    SyncRun,
+    SyncCheckpoint,
+    TaskLease,
+)
