@@ -1,0 +1,187 @@
+"""Validate a connection config against its plugin's JSON Schema, reporting every problem.
+
+Messages are written here rather than taken from jsonschema because jsonschema's quote the
+offending value, and a value may be a secret. Each problem is one line: ``path: reason``.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.exceptions import SchemaError
+
+from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
+from atsbridge.secrets import is_reference, resolve_leniently
+
+PREFIX = "config"
+
+
+def load_config(source: str | Path | IO[str]) -> Any:
+    """Read a JSON config from a path, ``-`` (stdin) or an open text stream."""
+    if isinstance(source, str) and source == "-":
+        import sys
+
+        source = sys.stdin
+    try:
+        if isinstance(source, str | Path):
+            text = Path(source).read_text(encoding="utf-8-sig")
+        else:
+            text = source.read()
+    except OSError as exc:
+        raise BadInput(f"--config: cannot read {source}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"--config: {source} is not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        # exc.msg only describes the syntax; the document may hold secrets, so no excerpt.
+        raise BadInput(
+            f"--config: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
+def validate_config(schema: dict, config: Any) -> dict:
+    """Return ``config`` with schema defaults filled in, or raise ``ConfigError``.
+
+    ``$env``/``$file`` references are resolved to check the values they point at, but the
+    returned config keeps the references themselves.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError([f"{PREFIX}: must be a JSON object"])
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise AtsbridgeError(f"the plugin's config schema is invalid: {exc.message}") from None
+    resolved, ref_problems = resolve_leniently(config, prefix=PREFIX)
+    with_defaults = apply_defaults(schema, config)
+    resolved = apply_defaults(schema, resolved)
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    problems: list[str] = []
+    for error in validator.iter_errors(resolved):
+        problems.extend(_describe(error))
+    problems.extend(_url_problems(schema, resolved, PREFIX))
+    # A field whose reference did not resolve is reported once, for that reason only.
+    unresolved = {p.split(": ", 1)[0] for p in ref_problems}
+    problems = ref_problems + [p for p in problems if p.split(": ", 1)[0] not in unresolved]
+    if problems:
+        raise ConfigError(sorted(set(problems)))
+    return with_defaults
+
+
+def apply_defaults(schema: dict, config: dict) -> dict:
+    """A copy of ``config`` with missing properties that have a ``default`` filled in."""
+    out = copy.deepcopy(config)
+
+    def walk(node: dict, sub: dict) -> None:
+        for name, prop in (sub.get("properties") or {}).items():
+            if not isinstance(prop, dict):
+                continue
+            if name not in node and "default" in prop:
+                node[name] = copy.deepcopy(prop["default"])
+            if isinstance(node.get(name), dict) and not is_reference(node[name]):
+                walk(node[name], prop)
+
+    walk(out, schema)
+    return out
+
+
+def _path(parts: Any) -> str:
+    out = PREFIX
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def _describe(error: ValidationError) -> list[str]:
+    where = _path(error.absolute_path)
+    kind, arg = error.validator, error.validator_value
+    if kind == "required":
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        return [f"{where}.{name}: required" for name in arg if name not in instance]
+    if kind == "additionalProperties":
+        props = set((error.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
+        extras = sorted(set(error.instance) - props) if isinstance(error.instance, dict) else []
+        return [f"{where}.{name}: unknown field" for name in extras] or [f"{where}: unknown field"]
+    if kind == "type":
+        types = arg if isinstance(arg, list) else [arg]
+        return [f"{where}: must be {' or '.join(_article(t) for t in types)}"]
+    messages = {
+        "enum": lambda: "must be one of: " + ", ".join(json.dumps(v) for v in arg),
+        "const": lambda: f"must be {json.dumps(arg)}",
+        "minLength": lambda: f"must be at least {arg} characters",
+        "maxLength": lambda: f"must be at most {arg} characters",
+        "pattern": lambda: f"must match the pattern {arg}",
+        "format": lambda: f"must be a valid {arg}",
+        "minimum": lambda: f"must be at least {arg}",
+        "maximum": lambda: f"must be at most {arg}",
+        "exclusiveMinimum": lambda: f"must be greater than {arg}",
+        "exclusiveMaximum": lambda: f"must be less than {arg}",
+        "minItems": lambda: f"must have at least {arg} items",
+        "maxItems": lambda: f"must have at most {arg} items",
+        "uniqueItems": lambda: "must not repeat items",
+        "anyOf": lambda: "does not match any allowed form",
+        "oneOf": lambda: "must match exactly one allowed form",
+        "not": lambda: "is not allowed",
+    }
+    make = messages.get(str(kind))
+    return [f"{where}: {make() if make else f'is invalid ({kind})'}"]
+
+
+def _article(json_type: str) -> str:
+    return {
+        "object": "an object",
+        "array": "an array",
+        "integer": "an integer",
+        "string": "a string",
+        "number": "a number",
+        "boolean": "true or false",
+        "null": "null",
+    }.get(json_type, json_type)
+
+
+def _is_url_field(name: str, prop: dict) -> bool:
+    return name == "base_url" or name.endswith("_url") or prop.get("format") in ("uri", "url")
+
+
+def _url_problems(schema: dict, config: dict, prefix: str) -> list[str]:
+    problems: list[str] = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or name not in config:
+            continue
+        value, where = config[name], f"{prefix}.{name}"
+        if isinstance(value, dict):
+            problems.extend(_url_problems(prop, value, where))
+        elif isinstance(value, str) and _is_url_field(name, prop):
+            reason = url_problem(value)
+            if reason:
+                problems.append(f"{where}: {reason}")
+    return problems
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` may not be used to reach an ATS, or None when it is fine."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "must be an absolute http(s) URL"
+    if parts.scheme not in ("http", "https") or not host:
+        return "must be an absolute http(s) URL"
+    if parts.scheme == "http" and not is_loopback(host):
+        return "must be https (plain http only for loopback)"
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
