@@ -59,3 +59,11 @@ class PayloadError(AtsbridgeError):
         self.field = field
         self.reason = reason
         super().__init__(f"{record}: field {field}: {reason}")
+
+
+class PluginFailed(AtsbridgeError):
+    """A plugin hook raised something other than an ``AtsbridgeError``: a plugin bug.
+
+    The core wraps the original exception (kept as ``__cause__``) so one misbehaving plugin
+    is reported in one line, with registered secrets redacted, instead of a traceback.
+    """

@@ -65,7 +65,7 @@ def dotted(path: Iterable[str]) -> str:
     return ".".join(path)
 
 
-def _get(config: dict, path: Path_) -> Any:
+def get_path(config: dict, path: Path_) -> Any:
     node: Any = config
     for part in path:
         if not isinstance(node, dict) or part not in node:
@@ -74,7 +74,7 @@ def _get(config: dict, path: Path_) -> Any:
     return node
 
 
-def _set(config: dict, path: Path_, value: Any) -> None:
+def set_path(config: dict, path: Path_, value: Any) -> None:
     node = config
     for part in path[:-1]:
         node = node.setdefault(part, {})
@@ -188,11 +188,11 @@ def seal(config: dict, schema: dict, box: SecretBox) -> dict:
     """A copy of ``config`` with every secret field's value encrypted."""
     out = _copy(config)
     for path in secret_paths(schema):
-        value = _get(out, path)
+        value = get_path(out, path)
         already = isinstance(value, dict) and SEALED in value
         # A reference names where the secret lives; it is not one, so it stays readable.
         if value is not None and not already and not is_reference(value):
-            _set(out, path, box.encrypt(value))
+            set_path(out, path, box.encrypt(value))
     return out
 
 
@@ -230,9 +230,9 @@ def mask(config: dict, schema: dict | None = None) -> dict:
 
     out = walk(config)
     for path in secret_paths(schema or {}):
-        value = _get(out, path)
+        value = get_path(out, path)
         if value is not None and not is_reference(value):
-            _set(out, path, MASK)
+            set_path(out, path, MASK)
     return out
 
 
@@ -286,7 +286,7 @@ def resolve_leniently(config: dict, *, prefix: str = "config") -> tuple[dict, li
 def register_secrets(config: dict, schema: dict) -> None:
     """Register a plain config's secret values with the log redactor."""
     for path in secret_paths(schema):
-        REDACTOR.register_all(_get(config, path))
+        REDACTOR.register_all(get_path(config, path))
 
 
 # --- redaction -------------------------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""The Python facade: every operation the CLI offers, callable in-process by the product.
+
+    from atsbridge.api import Atsbridge
+
+    with Atsbridge(db="postgresql+psycopg://...") as app:
+        app.connections.connect("acme", "greenhouse", {"api_key": {"$env": "GH_KEY"}})
+        with app.open_session("acme", "greenhouse") as session:
+            page = session.call("atsbridge_search_jobs", query=JobQuery(text="engineer"))
+
+Each area is a service attached below as a ``cached_property``; the store and the plugin
+registry are opened lazily, so listing plugins never creates a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from atsbridge.plugins import AtsPlugin, PluginRegistry, PluginStatus
+from atsbridge.secrets import SecretBox
+from atsbridge.services.connections import ConnectionService
+from atsbridge.sessions import PluginSession
+from atsbridge.store import Store, utcnow
+
+
+class Atsbridge:
+    """One database (``db`` URL; None = the default SQLite file) and the installed plugins.
+
+    ``registry`` replaces plugin discovery (tests, embedding); ``clock`` is the source of
+    "now" for every service (tests inject a fixed one).
+    """
+
+    def __init__(
+        self,
+        db: str | None = None,
+        registry: PluginRegistry | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.db = db
+        self.clock = clock
+        if registry is not None:
+            self.registry = registry
+
+    @cached_property
+    def registry(self) -> PluginRegistry:
+        return PluginRegistry.discover()
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.db, clock=self.clock)
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        return SecretBox(self.store.key_dir)
+
+    # --- services: one cached_property each; add yours here ----------------------------
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        return ConnectionService(self)
+
+    # --- plugins and sessions ---------------------------------------------------------------
+
+    def plugin_statuses(self) -> list[PluginStatus]:
+        return sorted(self.registry.statuses, key=lambda s: s.name)
+
+    def plugin(self, ats: str) -> AtsPlugin:
+        return self.registry.get(ats)
+
+    @contextmanager
+    def open_session(self, tenant: str, ats: str) -> Iterator[PluginSession]:
+        """An authenticated plugin session for a stored connection, closed on exit."""
+        with self.connections.open_session(tenant, ats) as session:
+            yield session
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+
+    def __enter__(self) -> Atsbridge:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,42 @@
+"""Printing helpers shared by command modules: JSON for machines, rich tables for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def console() -> Console:
+    # Created per call so it writes to the current sys.stdout (click's runner swaps it);
+    # wide when not a terminal so piped tables are not squeezed to 80 columns.
+    tty = sys.stdout.isatty()
+    return Console(file=sys.stdout, width=None if tty else 160, soft_wrap=not tty)
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    return t
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"

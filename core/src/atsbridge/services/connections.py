@@ -1,0 +1,285 @@
+"""Connections: validate, test, store (secrets sealed), list (masked), check, remove."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlmodel import select
+
+from atsbridge.config import validate_config
+from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
+from atsbridge.model import SessionContext
+from atsbridge.plugins import AtsPlugin
+from atsbridge.secrets import (
+    MASK,
+    REDACTOR,
+    dotted,
+    get_path,
+    mask,
+    register_secrets,
+    resolve_references,
+    seal,
+    secret_paths,
+    set_path,
+    unseal,
+)
+from atsbridge.services.base import Service
+from atsbridge.sessions import PluginSession, call_hook
+from atsbridge.store import Connection, Tenant
+
+_TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+
+
+def check_tenant_key(key: str) -> str:
+    if not _TENANT_RE.match(key):
+        raise BadInput(
+            f"TENANT: {key!r} is not a valid tenant key "
+            "(1-100 letters, digits, '.', '_', '-', '@'; starting with a letter or digit)"
+        )
+    return key
+
+
+@attrs.frozen
+class ConnectionView:
+    """A stored connection as shown to people and the product: secrets masked."""
+
+    tenant: str
+    ats: str
+    config: dict
+    settings: dict
+    created_at: datetime
+    updated_at: datetime
+    last_checked_at: datetime | None
+    last_check_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d else None
+
+        return {
+            "tenant": self.tenant,
+            "ats": self.ats,
+            "config": self.config,
+            "settings": self.settings,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "last_checked_at": iso(self.last_checked_at),
+            "last_check_error": self.last_check_error,
+        }
+
+
+class ConnectionService(Service):
+    def _view(self, tenant: str, row: Connection) -> ConnectionView:
+        schema = self._schema_or_none(row.ats)
+        return ConnectionView(
+            tenant=tenant,
+            ats=row.ats,
+            config=mask(row.config, schema),
+            settings=dict(row.settings),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            last_checked_at=row.last_checked_at,
+            last_check_error=row.last_check_error,
+        )
+
+    def _schema_or_none(self, ats: str) -> dict | None:
+        plugin = self.registry.plugins.get(ats)
+        return plugin.info.config_schema if plugin else None
+
+    def validate(self, ats: str, config: Any) -> dict:
+        """The config with defaults applied, or ``ConfigError`` listing every problem."""
+        plugin = self.registry.get(ats)
+        return validate_config(plugin.info.config_schema, config)
+
+    def connect(
+        self, tenant: str, ats: str, config: Any, *, check: bool = True
+    ) -> ConnectionView:
+        """Validate, test (unless ``check=False``) and store; an existing one is updated.
+
+        Secret fields given as the mask (as ``connections --json`` shows them) keep the
+        stored value, so a shown config can be edited and fed back.
+        """
+        check_tenant_key(tenant)
+        plugin = self.registry.get(ats)
+        schema = plugin.info.config_schema
+        config = self._keep_masked_secrets(tenant, ats, schema, config)
+        validated = validate_config(schema, config)
+        register_secrets(validated, schema)
+        rotated: dict[str, Any] = {}
+        if check:
+            with self._session(plugin, tenant, ats, resolve_references(validated), rotated):
+                pass
+        for path, value in rotated.items():
+            # Rotated during the test (e.g. a refresh token): the new value is the live one.
+            set_path(validated, tuple(path.split(".")), value)
+        sealed = seal(validated, schema, self.app.secret_box)
+        now = self.now()
+        with self.store.tenant(tenant, create=True) as repo:
+            row = repo.connection(ats)
+            if row is None:
+                row = repo.add(Connection(ats=ats, created_at=now, updated_at=now))
+            row.config = sealed
+            row.updated_at = now
+            if check:
+                row.last_checked_at, row.last_check_error = now, None
+            repo.flush()
+            return self._view(tenant, row)
+
+    def _keep_masked_secrets(self, tenant: str, ats: str, schema: dict, config: Any) -> Any:
+        if not isinstance(config, dict):
+            return config
+        masked = [p for p in secret_paths(schema) if get_path(config, p) == MASK]
+        if not masked:
+            return config
+        stored = self._stored_config(tenant, ats)
+        problems = [
+            f"config.{dotted(p)}: is the mask {MASK} but no secret is stored for it"
+            for p in masked
+            if stored is None or get_path(stored, p) is None
+        ]
+        if problems:
+            raise ConfigError(problems)
+        assert stored is not None
+        plain = unseal(stored, self.app.secret_box)
+        out = dict(config)
+        for p in masked:
+            set_path(out, p, get_path(plain, p))
+        return out
+
+    def _stored_config(self, tenant: str, ats: str) -> dict | None:
+        try:
+            with self.store.tenant(tenant) as repo:
+                row = repo.connection(ats)
+                return dict(row.config) if row else None
+        except BadInput:
+            return None
+
+    def list(self, tenant: str | None = None) -> list[ConnectionView]:
+        """Every connection (of ``tenant`` when given), secrets masked."""
+        if tenant is not None:
+            try:
+                with self.store.tenant(tenant) as repo:
+                    return [self._view(tenant, row) for row in repo.connections()]
+            except BadInput:
+                return []
+        # The all-tenants listing is an operator's view, hence the system session.
+        with self.store.system_session() as session:
+            statement = (
+                select(Tenant.key, Connection)
+                .join(Tenant, Tenant.id == Connection.tenant_id)  # type: ignore[arg-type]
+                .order_by(Tenant.key, Connection.ats)
+            )
+            rows = session.exec(statement).all()
+            return [self._view(key, row) for key, row in rows]
+
+    def get(self, tenant: str, ats: str) -> ConnectionView:
+        with self.store.tenant(tenant) as repo:
+            return self._view(tenant, repo.require_connection(ats))
+
+    def check(self, tenant: str, ats: str) -> ConnectionView:
+        """Authenticate with the stored config; records the outcome, raises on failure."""
+        error: AtsbridgeError | None = None
+        try:
+            with self.open_session(tenant, ats):
+                pass
+        except BadInput:
+            raise
+        except AtsbridgeError as exc:
+            error = exc
+        with self.store.tenant(tenant) as repo:
+            row = repo.require_connection(ats)
+            row.last_checked_at = self.now()
+            row.last_check_error = REDACTOR.redact(str(error)) if error else None
+            view = self._view(tenant, row)
+        if error is not None:
+            raise error
+        return view
+
+    def disconnect(self, tenant: str, ats: str) -> None:
+        """Remove the connection and everything synced through it (mirror, runs, links)."""
+        with self.store.tenant(tenant) as repo:
+            repo.delete(repo.require_connection(ats))
+            repo.flush()
+            repo.delete_tenant_if_empty()
+
+    def update_settings(self, tenant: str, ats: str, **settings: Any) -> ConnectionView:
+        """Merge per-connection settings (intervals, default_country...); None removes one."""
+        with self.store.tenant(tenant) as repo:
+            row = repo.require_connection(ats)
+            merged = {**row.settings, **settings}
+            row.settings = {k: v for k, v in merged.items() if v is not None}
+            row.updated_at = self.now()
+            return self._view(tenant, row)
+
+    @contextmanager
+    def open_session(self, tenant: str, ats: str) -> Iterator[PluginSession]:
+        """Open the plugin session of a stored connection, closing it on exit.
+
+        The config is decrypted and its references resolved only here; rotated secrets the
+        plugin hands to ``context.save_secrets`` are sealed straight back into the store.
+        """
+        plugin = self.registry.get(ats)
+        with self.store.tenant(tenant) as repo:
+            row = repo.require_connection(ats)
+            stored, connection_id, settings = dict(row.config), row.id, dict(row.settings)
+        assert connection_id is not None
+        config = resolve_references(unseal(stored, self.app.secret_box))
+        with self._session(plugin, tenant, ats, config, None) as session:
+            yield PluginSession(
+                tenant=tenant,
+                ats=ats,
+                connection_id=connection_id,
+                settings=settings,
+                plugin=plugin,
+                session=session,
+            )
+
+    @contextmanager
+    def _session(
+        self,
+        plugin: AtsPlugin,
+        tenant: str,
+        ats: str,
+        config: dict,
+        rotated: dict[str, Any] | None,
+    ) -> Iterator[Any]:
+        schema = plugin.info.config_schema
+        allowed = {dotted(p) for p in secret_paths(schema)}
+
+        def save_secrets(values: dict[str, Any]) -> None:
+            unknown = sorted(set(values) - allowed)
+            if unknown:
+                raise ValueError(f"save_secrets: not secret fields of {ats}: {unknown}")
+            REDACTOR.register_all(list(values.values()))
+            if rotated is not None:
+                rotated.update(values)
+            else:
+                self._store_rotated(tenant, ats, values)
+
+        context = SessionContext(
+            connection_label=f"{tenant}/{ats}",
+            save_secrets=save_secrets,
+            rate_limit=plugin.info.rate_limit,
+        )
+        session = call_hook(plugin, "atsbridge_open_session", config=config, context=context)
+        holder = PluginSession(tenant, ats, 0, {}, plugin, session)
+        try:
+            yield session
+        finally:
+            holder.close()
+
+    def _store_rotated(self, tenant: str, ats: str, values: dict[str, Any]) -> None:
+        box = self.app.secret_box
+        with self.store.tenant(tenant) as repo:
+            row = repo.require_connection(ats)
+            config = copy.deepcopy(row.config)
+            for path, value in values.items():
+                set_path(config, tuple(path.split(".")), box.encrypt(value))
+            row.config = config
+            row.updated_at = self.now()
