@@ -1,0 +1,202 @@
+"""Normalised identities of people: the keys the do-not-source list matches on.
+
+Two spellings of the same identifier must normalise to the same string, and the function
+must refuse (``InvalidIdentifier``, with a reason a user can act on) anything that is not
+that kind of identifier at all, so that a bad value never matches by accident.
+
+* email: trimmed, ``mailto:``/angle brackets dropped, casefolded; on Gmail (gmail.com,
+  googlemail.com) dots and ``+tag`` of the local part are folded, because Gmail delivers
+  all those spellings to one inbox. Other providers are left alone: folding ``+tags``
+  there could merge two real people.
+* LinkedIn: ``linkedin.com/in/<slug>`` from any spelling of a public profile URL (scheme or
+  none, www/country/mobile subdomain, trailing slash, query, fragment, extra path segments
+  such as ``/en``, percent-encoding, case). Legacy ``/pub/`` URLs keep their path.
+* phone: E.164 through ``phonenumbers``; a number without ``+``/international prefix is
+  read in ``default_country`` (an ISO 3166 alpha-2 code) and refused without one.
+* names, companies, cities: accents, case, punctuation and whitespace folded. Company names
+  also drop a trailing legal form ("Ltd", "GmbH", ...), so "Northwind Ltd" is "northwind".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import unquote, urlsplit
+
+import phonenumbers
+
+from atsbridge.errors import BadInput
+
+
+class InvalidIdentifier(BadInput):
+    """A value is not a usable email, LinkedIn profile URL or phone number."""
+
+
+MAX_LENGTH = 512  # nothing legitimate is longer; refuse before doing any work on it
+
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+_EMAIL_LOCAL_BAD = re.compile(r"[\s,;<>()\[\]\\\"]")
+_DOMAIN_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def normalize_email(value: str) -> str:
+    text = value.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:].split("?", 1)[0]
+    text = text.strip().strip("<>").strip()
+    if not text:
+        raise InvalidIdentifier("email is empty")
+    if len(text) > MAX_LENGTH:
+        raise InvalidIdentifier("email is too long")
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        raise InvalidIdentifier(f"email {_show(value)} has no local@domain form")
+    if _EMAIL_LOCAL_BAD.search(local) or "@" in local:
+        raise InvalidIdentifier(f"email {_show(value)} has invalid characters before the @")
+    domain = _normalize_domain(domain, value)
+    local = unicodedata.normalize("NFC", local).casefold()
+    if domain in _GMAIL_DOMAINS:
+        local = local.split("+", 1)[0].replace(".", "")
+        domain = "gmail.com"
+        if not local:
+            raise InvalidIdentifier(f"email {_show(value)} has an empty Gmail address")
+    return f"{local}@{domain}"
+
+
+def _normalize_domain(domain: str, original: str) -> str:
+    domain = unicodedata.normalize("NFC", domain).casefold().rstrip(".")
+    try:
+        # Internationalised domains match their punycode spelling.
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidIdentifier(f"email {_show(original)} has an invalid domain") from None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise InvalidIdentifier(f"email {_show(original)} has an invalid domain")
+    return ascii_domain
+
+
+_LINKEDIN_HOST = re.compile(r"^(?:[a-z0-9-]+\.)*linkedin\.com$")
+_SLUG_BAD = re.compile(r"[\s/?#]")
+
+
+def normalize_linkedin(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidIdentifier("LinkedIn URL is empty")
+    if len(text) > MAX_LENGTH:
+        raise InvalidIdentifier("LinkedIn URL is too long")
+    if "://" not in text:
+        text = "https://" + text.lstrip("/")
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        raise InvalidIdentifier(f"LinkedIn URL {_show(value)} is not a URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not _LINKEDIN_HOST.match(host):
+        raise InvalidIdentifier(f"{_show(value)} is not a linkedin.com URL")
+    segments = [s for s in parts.path.split("/") if s]
+    kind = segments[0].lower() if segments else ""
+    if kind == "in" and len(segments) >= 2:
+        slug = _decode_slug(segments[1], value)
+        return f"linkedin.com/in/{slug}"
+    if kind == "pub" and len(segments) >= 2:
+        rest = "/".join(_decode_slug(s, value) for s in segments[1:])
+        return f"linkedin.com/pub/{rest}"
+    raise InvalidIdentifier(f"{_show(value)} is not a LinkedIn profile URL (expected /in/NAME)")
+
+
+def _decode_slug(segment: str, original: str) -> str:
+    slug = segment
+    # Profiles pasted from some tools are encoded twice; a slug never holds a literal '%'.
+    for _ in range(3):
+        decoded = unquote(slug)
+        if decoded == slug:
+            break
+        slug = decoded
+    slug = unicodedata.normalize("NFC", slug).casefold()
+    if not slug or _SLUG_BAD.search(slug) or "%" in slug:
+        raise InvalidIdentifier(f"LinkedIn URL {_show(original)} has an invalid profile name")
+    return slug
+
+
+def normalize_phone(value: str, default_country: str | None = None) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidIdentifier("phone is empty")
+    if len(text) > 64:
+        raise InvalidIdentifier("phone is too long")
+    if text.lower().startswith("tel:"):
+        text = text[4:]
+    region = default_country.upper() if default_country else None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            raise InvalidIdentifier(
+                f"phone {_show(value)} has no country code and no default country is set"
+            ) from None
+        raise InvalidIdentifier(f"phone {_show(value)} is not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentifier(f"phone {_show(value)} has the wrong number of digits")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Letters that NFKD does not split into a base letter plus a mark.
+_FOLD = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+        "ı": "i",
+        "ŀ": "l",
+    }
+)
+
+
+def normalize_name(value: str) -> str:
+    """Fold accents, case, punctuation and whitespace.
+
+    "  Léa  O'Brien-Dubois" becomes "lea o brien dubois"; a value with no letters or digits
+    becomes "".
+    """
+    text = unicodedata.normalize("NFKD", value[:MAX_LENGTH].casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
+    words = []
+    current: list[str] = []
+    for c in text:
+        if c.isalnum():
+            current.append(c)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return " ".join(words)
+
+
+_LEGAL_FORMS = frozenset(
+    {"inc", "incorporated", "ltd", "limited", "llc", "llp", "plc", "corp", "corporation"}
+    | {"co", "company", "gmbh", "ag", "sa", "sas", "sarl", "bv", "nv", "srl", "spa", "oy"}
+    | {"ab", "as", "aps", "kk", "pty", "pvt"}
+)
+
+
+def normalize_company(value: str) -> str:
+    words = normalize_name(value).split()
+    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
+
+
+def normalize_city(value: str) -> str:
+    return normalize_name(value)
+
+
+def _show(value: str) -> str:
+    text = value.strip()
+    return repr(text if len(text) <= 60 else text[:57] + "...")

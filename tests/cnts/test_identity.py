@@ -1,0 +1,296 @@
+"""Normalisation of emails, LinkedIn URLs, phones and names, with hypothesis properties."""
+
+from __future__ import annotations
+
+import string
+from urllib.parse import quote
+
+import phonenumbers
+import pytest
+from atsbridge.identity import (
+    InvalidIdentifier,
+    normalize_city,
+    normalize_company,
+    normalize_email,
+    normalize_linkedin,
+    normalize_name,
+    normalize_phone,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+# --- examples ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "ada@example.org",
+        "  Ada@Example.ORG ",
+        "ADA@EXAMPLE.ORG",
+        "mailto:ada@example.org",
+        "<ada@example.org>",
+        "ada@example.org.",
+    ],
+)
+def test_email_spellings_fold_to_one(spelling: str) -> None:
+    assert normalize_email(spelling) == "ada@example.org"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["a.d.a@gmail.com", "ADA+jobs@gmail.com", "ada@googlemail.com", "A.da+x+y@GoogleMail.com"],
+)
+def test_gmail_dots_and_tags_fold(spelling: str) -> None:
+    assert normalize_email(spelling) == "ada@gmail.com"
+
+
+def test_plus_tags_kept_outside_gmail() -> None:
+    # Folding them elsewhere could merge two different people of one company.
+    assert normalize_email("ada+x@example.org") == "ada+x@example.org"
+    assert normalize_email("a.da@example.org") == "a.da@example.org"
+
+
+def test_internationalised_domain_matches_punycode() -> None:
+    assert normalize_email("x@münchen.de") == normalize_email("x@xn--mnchen-3ya.de")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "empty"),
+        ("ada", "local@domain"),
+        ("ada@", "local@domain"),
+        ("@example.org", "local@domain"),
+        ("ada@localhost", "invalid domain"),
+        ("ada smith@example.org", "invalid characters"),
+        ("ada@exa mple.org", "invalid domain"),
+        ("+tag@gmail.com", "empty Gmail"),
+        ("a" * 600 + "@example.org", "too long"),
+    ],
+)
+def test_bad_emails_are_refused_with_reason(value: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=reason):
+        normalize_email(value)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://www.linkedin.com/in/ada-quinton/",
+        "http://linkedin.com/in/ada-quinton",
+        "linkedin.com/in/ada-quinton",
+        "www.linkedin.com/in/Ada-Quinton/",
+        "HTTPS://WWW.LINKEDIN.COM/IN/ADA-QUINTON",
+        "https://fr.linkedin.com/in/ada-quinton?originalSubdomain=fr",
+        "https://m.linkedin.com/in/ada-quinton#about",
+        "https://touch.www.linkedin.com/in/ada-quinton/en",
+        "https://www.linkedin.com/in/ada-quinton/details/experience/",
+        "https://www.linkedin.com/in/%61da-quinton",
+        "https://www.linkedin.com/in/ada%252Dquinton",
+        " https://www.linkedin.com:443/in/ada-quinton ",
+    ],
+)
+def test_linkedin_spellings_fold_to_one(spelling: str) -> None:
+    assert normalize_linkedin(spelling) == "linkedin.com/in/ada-quinton"
+
+
+def test_linkedin_unicode_slug_encoded_or_not() -> None:
+    assert normalize_linkedin("linkedin.com/in/andr%C3%A9-l") == normalize_linkedin(
+        "https://www.linkedin.com/in/André-L/"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "ada-quinton",
+        "https://example.com/in/ada",
+        "https://linkedin.com.evil.org/in/ada",
+        "https://www.linkedin.com/company/globex",
+        "https://www.linkedin.com/in/",
+        "ftp://linkedin.com/in/ada",
+        "https://www.linkedin.com/in/a%2Fb",
+    ],
+)
+def test_non_profile_urls_are_refused(value: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_linkedin(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "country"),
+    [
+        ("+33 6 12 34 56 78", None),
+        ("+33612345678", None),
+        ("06 12 34 56 78", "FR"),
+        ("06.12.34.56.78", "fr"),
+        ("0033 6 12 34 56 78", "FR"),
+        ("(+33) 6-12-34-56-78", "US"),
+        ("tel:+33-6-12-34-56-78", None),
+    ],
+)
+def test_phone_spellings_fold_to_e164(value: str, country: str | None) -> None:
+    assert normalize_phone(value, country) == "+33612345678"
+
+
+def test_phone_needs_a_country() -> None:
+    with pytest.raises(InvalidIdentifier, match="no default country"):
+        normalize_phone("06 12 34 56 78")
+
+
+@pytest.mark.parametrize("value", ["", "123", "hello", "+33 6", "+999 123 456 789"])
+def test_bad_phones_are_refused(value: str) -> None:
+    with pytest.raises(InvalidIdentifier):
+        normalize_phone(value, "FR")
+
+
+def test_names_fold_accents_case_punctuation_space() -> None:
+    assert normalize_name("  Léa   O'Brien-Dubois ") == "lea o brien dubois"
+    assert normalize_name("LÉA O BRIEN DUBOIS") == "lea o brien dubois"
+    assert normalize_name("Łukasz Wójcik") == normalize_name("lukasz wojcik")
+    assert normalize_name("Björn Nyström") == "bjorn nystrom"
+    assert normalize_name("Ørsted Æbelø") == "orsted aebelo"
+    assert normalize_name("-- ") == ""
+
+
+def test_company_drops_legal_form_and_city_folds() -> None:
+    assert normalize_company("Northwind Ltd.") == normalize_company("northwind")
+    assert normalize_company("Globex GmbH & Co. KG") == "globex gmbh co kg"
+    assert normalize_company("Company") == "company"  # never folds to nothing
+    assert normalize_city("São Paulo") == normalize_city("sao  paulo")
+
+
+# --- properties ----------------------------------------------------------------------------
+
+SLUG_CHARS = string.ascii_lowercase + string.digits + "-éüñåç"
+slugs = st.text(SLUG_CHARS, min_size=3, max_size=30).filter(lambda s: s.strip("-"))
+
+
+@st.composite
+def linkedin_spelling(draw: st.DrawFn, slug: str) -> str:
+    scheme = draw(st.sampled_from(["https://", "http://", "HTTPS://", "", "//"]))
+    host = draw(st.sampled_from(["www.", "", "fr.", "uk.", "m.", "touch.www.", "de."]))
+    host += draw(st.sampled_from(["linkedin.com", "LinkedIn.com", "LINKEDIN.COM"]))
+    in_ = draw(st.sampled_from(["in", "IN", "In"]))
+    spelled = "".join(c.upper() if draw(st.booleans()) else c for c in slug)
+    if draw(st.booleans()):
+        spelled = quote(spelled, safe=draw(st.sampled_from(["", "-", string.ascii_letters])))
+    tail = draw(st.sampled_from(["", "/", "/en", "/en/", "/details/skills/"]))
+    query = draw(st.sampled_from(["", "?trk=abc", "?originalSubdomain=fr&x=1"]))
+    fragment = draw(st.sampled_from(["", "#top"]))
+    pad = draw(st.sampled_from(["", " ", "\t"]))
+    return f"{pad}{scheme}{host}/{in_}/{spelled}{tail}{query}{fragment}{pad}"
+
+
+@given(st.data(), slugs)
+@settings(max_examples=300)
+def test_every_linkedin_spelling_matches_its_original(data: st.DataObject, slug: str) -> None:
+    original = f"https://www.linkedin.com/in/{slug}"
+    assert normalize_linkedin(data.draw(linkedin_spelling(slug))) == normalize_linkedin(original)
+
+
+@given(slugs, slugs)
+def test_unrelated_linkedin_profiles_never_match(a: str, b: str) -> None:
+    if a.casefold() != b.casefold():
+        assert normalize_linkedin(f"linkedin.com/in/{a}") != normalize_linkedin(
+            f"linkedin.com/in/{b}"
+        )
+
+
+locals_ = st.text(string.ascii_lowercase + string.digits + "_-", min_size=1, max_size=20)
+domains = st.sampled_from(["example.org", "globex.co.uk", "mail.example.com", "gmail.com"])
+
+
+@st.composite
+def email_spelling(draw: st.DrawFn, local: str, domain: str) -> str:
+    spelled_local = "".join(c.upper() if draw(st.booleans()) else c for c in local)
+    spelled_domain = domain.upper() if draw(st.booleans()) else domain
+    if domain == "gmail.com":
+        # Gmail ignores dots and everything after a +.
+        spelled_local = ".".join(spelled_local) if draw(st.booleans()) else spelled_local
+        spelled_local += draw(st.sampled_from(["", "+jobs", "+a.b+c"]))
+        spelled_domain = draw(st.sampled_from([spelled_domain, "googlemail.com"]))
+    text = f"{spelled_local}@{spelled_domain}"
+    wrap = draw(st.sampled_from(["{}", " {} ", "<{}>", "mailto:{}", "MAILTO:{}", "\t{}\n"]))
+    return wrap.format(text)
+
+
+@given(st.data(), locals_, domains)
+@settings(max_examples=300)
+def test_every_email_spelling_matches_its_original(
+    data: st.DataObject, local: str, domain: str
+) -> None:
+    original = f"{local}@{domain}"
+    assert normalize_email(data.draw(email_spelling(local, domain))) == normalize_email(original)
+
+
+@given(locals_, locals_, domains, domains)
+def test_unrelated_emails_never_match(a: str, b: str, da: str, db: str) -> None:
+    same_gmail = da == db == "gmail.com" and a.replace(".", "") == b.replace(".", "")
+    if (a, da) != (b, db) and not same_gmail:
+        assert normalize_email(f"{a}@{da}") != normalize_email(f"{b}@{db}")
+
+
+REGIONS = ["FR", "DE", "GB", "US", "BR", "JP", "NG", "PT", "PL", "CA", "IN", "AU"]
+
+
+@st.composite
+def phone_numbers(draw: st.DrawFn) -> phonenumbers.PhoneNumber:
+    region = draw(st.sampled_from(REGIONS))
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    national = str(example.national_number)
+    tail = draw(st.text(string.digits, min_size=4, max_size=4))
+    number = phonenumbers.parse(f"+{example.country_code}{national[:-4]}{tail}")
+    return number
+
+
+@st.composite
+def phone_spelling(draw: st.DrawFn, number: phonenumbers.PhoneNumber) -> tuple[str, str | None]:
+    region = phonenumbers.region_code_for_number(number)
+    fmt = draw(st.sampled_from(["e164", "intl", "national", "rfc3966", "intl_dots", "idd"]))
+    if fmt == "e164":
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+    if fmt == "intl":
+        text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return text, draw(st.sampled_from([None, "FR", "US"]))
+    if fmt == "intl_dots":
+        text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return text.replace(" ", draw(st.sampled_from([".", "-", "  ", ""]))), None
+    if fmt == "rfc3966":
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.RFC3966), None
+    if fmt == "idd":
+        # Dialled from France: 00 + country code.
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return "00 " + e164[1:], "FR"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL), region
+
+
+@given(st.data(), phone_numbers())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_every_phone_spelling_matches_its_original(
+    data: st.DataObject, number: phonenumbers.PhoneNumber
+) -> None:
+    original = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    text, country = data.draw(phone_spelling(number))
+    assert normalize_phone(text, country) == normalize_phone(original)
+
+
+@given(phone_numbers(), phone_numbers())
+def test_unrelated_phones_never_match(a: phonenumbers.PhoneNumber, b: phonenumbers.PhoneNumber):
+    if (a.country_code, a.national_number) != (b.country_code, b.national_number):
+        fa = phonenumbers.format_number(a, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        fb = phonenumbers.format_number(b, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        assert normalize_phone(fa) != normalize_phone(fb)
+
+
+@given(st.text(max_size=80))
+def test_normalisers_only_ever_raise_invalid_identifier(text: str) -> None:
+    for fn in (normalize_email, normalize_linkedin, lambda t: normalize_phone(t, "FR")):
+        try:
+            out = fn(text)
+        except InvalidIdentifier:
+            continue
+        assert fn(out) == out or fn is normalize_linkedin  # idempotent where it is a spelling
+    assert normalize_name(normalize_name(text)) == normalize_name(text)
