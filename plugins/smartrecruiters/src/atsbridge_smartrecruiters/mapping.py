@@ -1,0 +1,457 @@
+"""SmartRecruiters payloads <-> atsbridge models.
+
+Payloads are structured with cattrs into small attrs classes that mirror the API's own field
+names (camelCase on purpose: the names are the documentation). The converter is strict: a
+number where a string belongs, a string where an object or list belongs, a missing required
+field or an unknown status all raise ``PayloadError`` naming the record and the field path,
+so a bad record is reported precisely instead of being stored half-wrong.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import cattrs
+from atsbridge.errors import BadInput, PayloadError
+from atsbridge.model import (
+    Candidate,
+    CandidateStatus,
+    Job,
+    JobState,
+    JobStatus,
+    Lead,
+    Location,
+)
+from cattrs.cols import is_sequence, list_structure_factory
+from cattrs.gen import make_dict_structure_fn
+from cattrs.v import format_exception
+
+from atsbridge_smartrecruiters.client import CREATED_IS_DRAFT, LINKEDIN_KEY, LINKEDIN_KEYS_READ
+
+JOB_STATUSES: dict[str, JobStatus] = {
+    "CREATED": JobStatus.DRAFT if CREATED_IS_DRAFT else JobStatus.OPEN,
+    "SOURCING": JobStatus.OPEN,
+    "INTERVIEW": JobStatus.OPEN,
+    "OFFER": JobStatus.OPEN,
+    "FILLED": JobStatus.CLOSED,
+    "CANCELLED": JobStatus.CLOSED,
+    "ON_HOLD": JobStatus.ON_HOLD,
+}
+
+# LEAD is someone sourced onto the job who has not applied: the start of the funnel.
+# TRANSFERRED means moved to another job, i.e. gone from this one as far as it is concerned.
+CANDIDATE_STATUSES: dict[str, CandidateStatus] = {
+    "LEAD": CandidateStatus.NEW,
+    "NEW": CandidateStatus.NEW,
+    "IN_REVIEW": CandidateStatus.IN_REVIEW,
+    "INTERVIEW": CandidateStatus.INTERVIEWING,
+    "OFFERED": CandidateStatus.OFFERED,
+    "HIRED": CandidateStatus.HIRED,
+    "REJECTED": CandidateStatus.REJECTED,
+    "WITHDRAWN": CandidateStatus.WITHDRAWN,
+    "TRANSFERRED": CandidateStatus.WITHDRAWN,
+}
+
+
+def job_statuses_for(wanted: frozenset[JobStatus]) -> list[str]:
+    """The raw statuses that map to any of ``wanted`` (for server-side filtering)."""
+    return sorted(raw for raw, unified in JOB_STATUSES.items() if unified in wanted)
+
+
+# --- the strict converter -----------------------------------------------------------------
+
+T = typing.TypeVar("T")
+
+converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+
+
+def _strict(kind: type, label: str) -> typing.Callable[[Any, Any], Any]:
+    def structure(value: Any, _: Any) -> Any:
+        # bool is an int subclass; a flag where a number belongs is still a wrong payload.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError(f"expected {label}, got {type(value).__name__}")
+        return value
+
+    return structure
+
+
+converter.register_structure_hook(str, _strict(str, "a string"))
+converter.register_structure_hook(bool, _strict(bool, "a boolean"))
+converter.register_structure_hook(int, _strict(int, "an integer"))
+
+
+def parse_timestamp(value: Any, _: Any = None) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 timestamp, got {type(value).__name__}")
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 timestamp: {value[:40]!r}") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+converter.register_structure_hook(datetime, parse_timestamp)
+
+
+def _objects_only(cls: type) -> typing.Callable[[Any, Any], Any]:
+    # cattrs' generated code probes keys with ``in``, which on a string is a substring test:
+    # without this guard ``"location": "Paris"`` would silently become an empty location.
+    inner = make_dict_structure_fn(cls, converter)
+
+    def structure(value: Any, tp: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        return inner(value, tp)
+
+    return structure
+
+
+def _lists_only(tp: Any) -> typing.Callable[[Any, Any], Any]:
+    inner = list_structure_factory(tp, converter)
+
+    def structure(value: Any, t: Any) -> Any:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return inner(value, t)
+
+    return structure
+
+
+converter.register_structure_hook_factory(attrs.has, _objects_only)
+converter.register_structure_hook_factory(is_sequence, _lists_only)
+
+
+def _describe(exc: BaseException, tp: Any) -> str:
+    # Our own hooks say what was expected in words; cattrs' default names Python types.
+    if isinstance(exc, TypeError | ValueError) and exc.args and isinstance(exc.args[0], str):
+        return exc.args[0]
+    return format_exception(exc, tp)
+
+
+def _structure(record: str, raw: Any, cls: type[T]) -> T:
+    try:
+        return converter.structure(raw, cls)
+    except cattrs.BaseValidationError as exc:
+        messages = cattrs.transform_error(exc, path="$", format_exception=_describe)
+        first = messages[0] if messages else str(exc)
+        reason, _, path = first.partition(" @ ")
+        raise PayloadError(record, path.removeprefix("$.") or "(record)", reason) from None
+    except (TypeError, ValueError) as exc:  # the record itself is not an object
+        raise PayloadError(record, "(record)", str(exc)) from None
+
+
+# --- payload shapes (only the fields we read) ------------------------------------------------
+
+
+@attrs.frozen
+class SrLabel:
+    id: str | None = None
+    label: str | None = None
+
+
+@attrs.frozen
+class SrLocation:
+    city: str | None = None
+    region: str | None = None
+    regionCode: str | None = None
+    country: str | None = None
+    countryCode: str | None = None
+
+
+@attrs.frozen
+class SrJob:
+    id: str
+    title: str
+    status: str
+    refNumber: str | None = None
+    postingStatus: str | None = None
+    createdOn: datetime | None = None
+    updatedOn: datetime | None = None
+    department: SrLabel | None = None
+    location: SrLocation | None = None
+    typeOfEmployment: SrLabel | None = None
+
+
+@attrs.frozen
+class SrJobRef:
+    id: str
+
+
+@attrs.frozen
+class SrAssignment:
+    job: SrJobRef
+    status: str
+    subStatus: str | None = None
+
+
+@attrs.frozen
+class SrWeb:
+    linkedin: str | None = None
+    linkedIn: str | None = None
+
+
+@attrs.frozen
+class SrCandidate:
+    id: str
+    firstName: str | None = None
+    lastName: str | None = None
+    email: str | None = None
+    phoneNumber: str | None = None
+    web: SrWeb | None = None
+    location: SrLocation | None = None
+    createdOn: datetime | None = None
+    updatedOn: datetime | None = None
+    primaryAssignment: SrAssignment | None = None
+    secondaryAssignments: list[SrAssignment] | None = None
+
+    @property
+    def assignments(self) -> list[SrAssignment]:
+        first = [self.primaryAssignment] if self.primaryAssignment else []
+        return first + list(self.secondaryAssignments or [])
+
+    def assignment_for(self, job_id: str) -> SrAssignment | None:
+        return next((a for a in self.assignments if a.job.id == job_id), None)
+
+    @property
+    def linkedin_url(self) -> str | None:
+        if self.web is None:
+            return None
+        urls = (getattr(self.web, key) for key in LINKEDIN_KEYS_READ)
+        return next((url for url in urls if url), None)
+
+
+# --- page envelopes -----------------------------------------------------------------------------
+
+
+def page_content(body: Any, what: str) -> list[Any]:
+    """The ``content`` list of a listing response (jobs, candidates, attachments)."""
+    if not isinstance(body, Mapping):
+        raise PayloadError(what, "(body)", f"expected an object, got {type(body).__name__}")
+    content = body.get("content")
+    if content is None:
+        return []
+    if not isinstance(content, list):
+        raise PayloadError(what, "content", f"expected a list, got {type(content).__name__}")
+    return content
+
+
+def _record_name(kind: str, raw: Any, index: int | None) -> str:
+    rid = raw.get("id") if isinstance(raw, Mapping) else None
+    if isinstance(rid, str) and rid:
+        return f"SmartRecruiters {kind} {rid[:64]}"
+    return f"SmartRecruiters {kind} #{index}" if index is not None else f"SmartRecruiters {kind}"
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def _location(loc: SrLocation | None) -> Location | None:
+    if loc is None:
+        return None
+    country = loc.countryCode.upper() if loc.countryCode else None
+    if not (loc.city or loc.region or country):
+        return None
+    return Location(city=loc.city, region=loc.region, country_code=country)
+
+
+def status_raw(job: SrJob) -> str:
+    """``SOURCING/PUBLIC``: the job status with the posting status kept beside it."""
+    return f"{job.status}/{job.postingStatus}" if job.postingStatus else job.status
+
+
+def _job_status(record: str, raw_status: str) -> JobStatus:
+    try:
+        return JOB_STATUSES[raw_status]
+    except KeyError:
+        raise PayloadError(record, "status", f"unknown job status {raw_status[:40]!r}") from None
+
+
+def parse_job(raw: Any, index: int | None = None) -> Job:
+    record = _record_name("job", raw, index)
+    sr = _structure(record, raw, SrJob)
+    location = _location(sr.location)
+    return Job(
+        ats_id=sr.id,
+        title=sr.title,
+        status=_job_status(record, sr.status),
+        status_raw=status_raw(sr),
+        reference=sr.refNumber,
+        locations=(location,) if location else (),
+        department=sr.department.label if sr.department else None,
+        employment_type=sr.typeOfEmployment.label if sr.typeOfEmployment else None,
+        created_at=sr.createdOn,
+        updated_at=sr.updatedOn,
+    )
+
+
+def parse_job_state(raw: Any) -> JobState:
+    record = _record_name("job", raw, None)
+    sr = _structure(record, raw, SrJob)
+    return JobState(ats_id=sr.id, status=_job_status(record, sr.status), status_raw=status_raw(sr))
+
+
+def missing_job_state(job_id: str) -> JobState:
+    return JobState(ats_id=job_id, status=JobStatus.CLOSED, status_raw="NOT_FOUND", exists=False)
+
+
+# --- candidates ---------------------------------------------------------------------------------
+
+
+def structure_candidate(raw: Any, index: int | None = None) -> SrCandidate:
+    return _structure(_record_name("candidate", raw, index), raw, SrCandidate)
+
+
+def application_id(candidate_id: str, job_id: str) -> str:
+    """SmartRecruiters has no application id: a person's place on a job is (person, job)."""
+    return f"{candidate_id}:{job_id}"
+
+
+def candidate_status(record: str, assignment: SrAssignment) -> CandidateStatus:
+    try:
+        return CANDIDATE_STATUSES[assignment.status]
+    except KeyError:
+        reason = f"unknown candidate status {assignment.status[:40]!r}"
+        raise PayloadError(record, "status", reason) from None
+
+
+def parse_candidate(raw: Any, job_id: str, index: int | None = None) -> Candidate:
+    """One row of ``GET /candidates?jobId=``: the status is the assignment on ``job_id``."""
+    record = _record_name("candidate", raw, index)
+    sr = _structure(record, raw, SrCandidate)
+    assignment = sr.assignment_for(job_id)
+    if assignment is None:
+        reason = f"no primaryAssignment/secondaryAssignments entry for job {job_id}"
+        raise PayloadError(record, "primaryAssignment", reason)
+    return Candidate(
+        ats_id=sr.id,
+        job_ats_id=job_id,
+        status=candidate_status(record, assignment),
+        stage=assignment.subStatus or assignment.status,
+        status_raw=assignment.status,
+        application_id=application_id(sr.id, job_id),
+        first_name=sr.firstName,
+        last_name=sr.lastName,
+        emails=(sr.email,) if sr.email else (),
+        phones=(sr.phoneNumber,) if sr.phoneNumber else (),
+        linkedin_url=sr.linkedin_url,
+        city=sr.location.city if sr.location else None,
+        updated_at=sr.updatedOn,
+    )
+
+
+# --- lead push ----------------------------------------------------------------------------------
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def lead_email(lead: Lead) -> str:
+    """The address the candidate is created and looked up with; SmartRecruiters requires one."""
+    for name, value in (("first_name", lead.first_name), ("last_name", lead.last_name)):
+        if not value or not value.strip():
+            raise BadInput(f"lead {lead.id}: field {name}: SmartRecruiters requires it")
+    email = next((e.strip() for e in lead.emails if e and e.strip()), None)
+    if email is None:
+        raise BadInput(f"lead {lead.id}: field emails: SmartRecruiters requires an email address")
+    return email
+
+
+def candidate_body(lead: Lead) -> tuple[dict[str, Any], list[str]]:
+    """The ``POST /jobs/{jobId}/candidates`` body, and the lead fields it could not carry."""
+    email = lead_email(lead)
+    unsupported: list[str] = []
+    body: dict[str, Any] = {
+        "firstName": lead.first_name.strip(),
+        "lastName": lead.last_name.strip(),
+        "email": email,
+    }
+    if len([e for e in lead.emails if e and e.strip()]) > 1:
+        unsupported.append("emails[1:]")  # one email per candidate
+    if lead.phones:
+        body["phoneNumber"] = lead.phones[0]
+        if len(lead.phones) > 1:
+            unsupported.append("phones[1:]")
+    if lead.linkedin_url:
+        body["web"] = {LINKEDIN_KEY: lead.linkedin_url}
+    if lead.location is not None:
+        loc = lead.location
+        structured = _drop_none(
+            {
+                "city": loc.city,
+                "region": loc.region,
+                # The API's own payloads spell country codes in lower case.
+                "countryCode": loc.country_code.lower() if loc.country_code else None,
+            }
+        )
+        if structured:
+            body["location"] = structured
+        if loc.raw:
+            unsupported.append("location.raw")  # the candidate location has no free text
+    if lead.educations:
+        body["education"] = [
+            _drop_none(
+                {
+                    "institution": e.school,
+                    "degree": e.degree,
+                    "major": e.field,
+                    # The lead has no "still studying" flag; an open end date is not one.
+                    "current": False,
+                    "startDate": e.start,
+                    "endDate": e.end,
+                }
+            )
+            for e in lead.educations
+        ]
+    if lead.experiences:
+        body["experience"] = [
+            _drop_none(
+                {
+                    "title": x.title,
+                    "company": x.company,
+                    "current": x.current,
+                    "startDate": x.start,
+                    "endDate": x.end,
+                    "description": x.description,
+                }
+            )
+            for x in lead.experiences
+        ]
+    if lead.tags:
+        body["tags"] = list(lead.tags)
+    if lead.headline:
+        unsupported.append("headline")  # no headline field on a candidate
+    if lead.source:
+        # sourceDetails wants the customer's configured source ids, which a lead does not
+        # carry; without it SmartRecruiters records the source as "API".
+        unsupported.append("source")
+    return body, unsupported
+
+
+def same_email(candidate: SrCandidate, email: str) -> bool:
+    return bool(candidate.email) and candidate.email.strip().casefold() == email.casefold()  # type: ignore[union-attr]
+
+
+def attachment_names(body: Any, candidate_id: str) -> set[str]:
+    """File names already attached to a candidate (``GET /candidates/{id}/attachments``)."""
+    names: set[str] = set()
+    what = f"SmartRecruiters attachments of candidate {candidate_id}"
+    for i, item in enumerate(page_content(body, what)):
+        if not isinstance(item, Mapping):
+            raise PayloadError(what, f"content[{i}]", "expected an object")
+        name = item.get("name")
+        if isinstance(name, str):
+            names.add(name)
+    return names
+
+
+def format_since(when: datetime) -> str:
+    """``updatedAfter`` values: ISO 8601 in UTC with milliseconds and ``Z``."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
