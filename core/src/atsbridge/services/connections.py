@@ -97,9 +97,7 @@ class ConnectionService(Service):
         plugin = self.registry.get(ats)
         return validate_config(plugin.info.config_schema, config)
 
-    def connect(
-        self, tenant: str, ats: str, config: Any, *, check: bool = True
-    ) -> ConnectionView:
+    def connect(self, tenant: str, ats: str, config: Any, *, check: bool = True) -> ConnectionView:
         """Validate, test (unless ``check=False``) and store; an existing one is updated.
 
         Secret fields given as the mask (as ``connections --json`` shows them) keep the

@@ -26,14 +26,12 @@ def parse_url(url: str | None) -> URL:
         parsed = make_url(raw)
     except ArgumentError:
         raise BadInput(f"--db: not a database URL: {_safe(raw)}") from None
-    backend = parsed.get_backend_name()
+    backend, _, driver = parsed.drivername.partition("+")
     if backend in ("postgresql", "postgres"):
         # A bare postgresql:// URL would pick psycopg2, which we do not depend on.
-        if parsed.get_driver_name() in ("psycopg2", "postgresql", "postgres") or (
-            "+" not in parsed.drivername
-        ):
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return parsed
+        if driver in ("", "psycopg2"):
+            driver = "psycopg"
+        return parsed.set(drivername=f"postgresql+{driver}")
     if backend == "sqlite":
         return parsed
     raise BadInput(f"--db: unsupported database {backend!r} (use sqlite:/// or postgresql://)")
