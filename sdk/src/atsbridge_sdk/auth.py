@@ -58,6 +58,7 @@ class _OAuth2(httpx.Auth):
     """Shared token handling: expiry tracking, single-flight refresh, one retry on 401."""
 
     refresh_margin = 60.0  # refresh this many seconds before expiry
+    token_attempts = 3
 
     def __init__(
         self,
@@ -78,6 +79,9 @@ class _OAuth2(httpx.Auth):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.token_url!r}, ***)"
 
+    def close(self) -> None:
+        self._token_http.close()
+
     # Subclasses say how to ask for a token.
     def _token_request(self) -> tuple[dict[str, str], dict[str, str]]:
         raise NotImplementedError
@@ -96,12 +100,7 @@ class _OAuth2(httpx.Auth):
 
     def _fetch(self) -> None:
         form, headers = self._token_request()
-        try:
-            response = self._token_http.post(self.token_url, data=form, headers=headers)
-        except httpx.TransportError as exc:
-            raise AtsUnavailable(f"token endpoint {self.token_url}: {type(exc).__name__}")
-        if response.status_code >= 500 or response.status_code == 429:
-            raise AtsUnavailable(f"token endpoint {self.token_url}: HTTP {response.status_code}")
+        response = self._post_token_request(form, headers)
         try:
             payload = response.json()
         except ValueError:
@@ -122,9 +121,30 @@ class _OAuth2(httpx.Auth):
             raise AuthError("token endpoint answered without an access_token")
         register_secret(access)
         self._token = access
-        self._expires_at = self.clock.monotonic() + self._lifetime(payload) - self.refresh_margin
+        lifetime = self._lifetime(payload)
+        # A short-lived token is refreshed at half its life, not re-fetched on every request.
+        margin = min(self.refresh_margin, lifetime / 2)
+        self._expires_at = self.clock.monotonic() + lifetime - margin
         self.refreshes += 1
         self._on_token_response(payload)
+
+    def _post_token_request(self, form: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+        """POST the grant; a flaky token endpoint gets a few quick retries before giving up."""
+        reason = ""
+        for attempt in range(1, self.token_attempts + 1):
+            try:
+                response = self._token_http.post(self.token_url, data=form, headers=headers)
+            except httpx.TransportError as exc:
+                reason = type(exc).__name__
+            else:
+                if response.status_code < 500 and response.status_code != 429:
+                    return response
+                reason = f"HTTP {response.status_code}"
+            if attempt < self.token_attempts:
+                self.clock.sleep(0.2 * attempt)
+        raise AtsUnavailable(
+            f"token endpoint {self.token_url}: {reason} after {self.token_attempts} attempt(s)"
+        )
 
     def _lifetime(self, payload: dict[str, Any]) -> float:
         expires_in = payload.get("expires_in")

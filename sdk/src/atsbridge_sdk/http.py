@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import math
 import random
 import threading
 from collections.abc import Callable, Collection, Iterable
@@ -70,7 +71,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds <= 0 or seconds == float("inf"):  # NaN, past, inf
+    if not math.isfinite(seconds) or seconds <= 0:
         return None
     return seconds
 
@@ -86,14 +87,16 @@ def parse_rate_limit_reset(
     if remaining is None or reset is None:
         return None
     try:
-        if int(float(remaining)) > 0:
-            return None
+        left = float(remaining)
         value = float(reset)
     except ValueError:
         return None
-    wait = value - now_epoch if value > 31_536_000 else value
-    if wait != wait or wait <= 0:
+    if not math.isfinite(left) or left >= 1 or not math.isfinite(value):
         return None
+    wait = value - now_epoch if value > 31_536_000 else value
+    if wait <= 0:
+        return None
+    # A reset further away than an hour is a clock skew or a bug, not a reason to stall a sync.
     return min(wait, 3600.0)
 
 
@@ -108,7 +111,9 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Full jitter: uniform in [0, min(max_delay, base * 2**(attempt-1))]."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        # Cap the exponent: past it the ceiling is max_delay anyway, and 2**n must not overflow.
+        exponent = min(max(0, attempt - 1), 62)
+        ceiling = min(self.max_delay, self.base_delay * float(2**exponent))
         return rng.uniform(0, ceiling)
 
 
@@ -133,6 +138,8 @@ class RateLimiter:
         with self._lock:
             now = self.clock.monotonic()
             rate = self.limit.requests_per_second
+            if rate <= 0:  # no published rate: only the concurrency cap and pauses apply
+                return max(0.0, self._paused_until - now)
             self._tokens = min(
                 float(max(1, self.limit.burst)), self._tokens + (now - self._last) * rate
             )
@@ -144,9 +151,13 @@ class RateLimiter:
     def acquire(self) -> float:
         """Block until a request may go; return the seconds waited for pacing."""
         self._in_flight.acquire()
-        wait = self._reserve()
-        if wait > 0:
-            self.clock.sleep(wait)
+        try:
+            wait = self._reserve()
+            if wait > 0:
+                self.clock.sleep(wait)
+        except BaseException:
+            self._in_flight.release()
+            raise
         return wait
 
     def release(self) -> None:
@@ -181,6 +192,7 @@ class HttpClient:
         self.limiter = RateLimiter(rate_limit, clock)
         self.on_event = on_event
         self._rng = random.Random(seed)
+        self._auth = auth
         self._secrets = [s for s in secrets if s]
         register_secret(*self._secrets)
         self._http = httpx.Client(
@@ -197,6 +209,9 @@ class HttpClient:
 
     def close(self) -> None:
         self._http.close()
+        closer = getattr(self._auth, "close", None)  # OAuth2 auths own a token client
+        if callable(closer):
+            closer()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -242,15 +257,19 @@ class HttpClient:
         method = method.upper()
         retry_ok = method in IDEMPOTENT_METHODS if safe_to_retry is None else safe_to_retry
         started = self.clock.monotonic()
-        shown = self._redact(f"{method} {url}")
+        # Events and messages carry the redacted URL: some ATSs take keys as query parameters.
+        event_url = self._redact(url)
+        shown = f"{method} {event_url}"
         attempt = 0
         while True:
             attempt += 1
             waited = self.limiter.acquire()
             if waited > 0:
-                self._emit(HttpEvent("rate_limit_wait", method, url, attempt=attempt, wait=waited))
+                self._emit(
+                    HttpEvent("rate_limit_wait", method, event_url, attempt=attempt, wait=waited)
+                )
             sent_at = self.clock.monotonic()
-            self._emit(HttpEvent("request", method, url, attempt=attempt))
+            self._emit(HttpEvent("request", method, event_url, attempt=attempt))
             try:
                 response = self._http.request(method, url, **kwargs)
                 response.read()
@@ -264,14 +283,15 @@ class HttpClient:
                 status = response.status_code
                 reason = f"HTTP {status}"
                 elapsed = self.clock.monotonic() - sent_at
-                self._emit(HttpEvent("response", method, url, status, attempt, elapsed))
+                self._emit(HttpEvent("response", method, event_url, status, attempt, elapsed))
                 self._observe_limits(response)
                 if status < 400 or status in accept:
                     return response
                 hint = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
-                retryable = status in RETRY_STATUSES and (retry_ok or status == 429)
-                if not retryable:
+                if status not in RETRY_STATUSES:
                     raise self._error_for(method, url, response)
+                # 429 means the ATS did not act on the request, so even a write may repeat.
+                retryable = retry_ok or status == 429
             finally:
                 self.limiter.release()
             spent = self.clock.monotonic() - started
@@ -280,9 +300,11 @@ class HttpClient:
                 self.limiter.pause_for(hint)
             out_of_time = spent + delay > self.retry.total_budget
             if not retryable or attempt >= self.retry.max_attempts or out_of_time:
-                self._emit(HttpEvent("error", method, url, status, attempt, reason=reason))
+                self._emit(HttpEvent("error", method, event_url, status, attempt, reason=reason))
                 raise AtsUnavailable(f"{shown}: {reason} after {attempt} attempt(s)")
-            self._emit(HttpEvent("retry", method, url, status, attempt, wait=delay, reason=reason))
+            self._emit(
+                HttpEvent("retry", method, event_url, status, attempt, wait=delay, reason=reason)
+            )
             log.info("retrying %s after %s (attempt %d, wait %.2fs)", shown, reason, attempt, delay)
             self.clock.sleep(delay)
 

@@ -63,7 +63,7 @@ def _json_object(response: httpx.Response, what: str) -> dict:
     try:
         body = response.json()
     except ValueError:
-        raise PayloadError(what, "(body)", "response is not JSON")
+        raise PayloadError(what, "(body)", "response is not JSON") from None
     if not isinstance(body, dict):
         raise PayloadError(what, "(body)", f"expected an object, got {type(body).__name__}")
     return body

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from datetime import datetime
+from typing import Self
 
 import attrs
 from atsbridge.model import CandidateStatus, JobStatus, SandboxOptions
@@ -54,6 +55,10 @@ class Sandbox(SandboxApp, abc.ABC):
     def __init__(self, options: SandboxOptions = SandboxOptions()):
         super().__init__(rate_limited=options.rate_limited)
         self.options = options
+
+    def start(self, port: int | None = None) -> Self:
+        """Start listening on 127.0.0.1; ``options.port`` (0 = a random free port) by default."""
+        return super().start(self.options.port if port is None else port)
 
     @abc.abstractmethod
     def connection_config(self, *, valid: bool = True) -> dict:

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -78,7 +78,8 @@ class SandboxRequest:
             name = item.get_param("name", header="content-disposition")
             if not name:
                 continue
-            data = item.get_payload(decode=True) or b""
+            payload = item.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
             parts[str(name)] = Part(
                 str(name),
                 item.get_filename(),
@@ -111,7 +112,8 @@ def route(method: str, pattern: str) -> Callable:
     regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
 
     def mark(fn: Callable) -> Callable:
-        fn._sandbox_routes = [*getattr(fn, "_sandbox_routes", []), (method.upper(), regex)]
+        routes = [*getattr(fn, "_sandbox_routes", []), (method.upper(), regex)]
+        setattr(fn, "_sandbox_routes", routes)  # noqa: B010 - mypy rejects attrs on Callable
         return fn
 
     return mark
@@ -122,7 +124,9 @@ class Faults:
     """Probabilities (0..1) of each injected fault per request; seeded, so runs repeat.
 
     ``lost_response`` processes the request and then drops the connection: the client sees
-    a timeout for a write that did happen, the case idempotency exists for.
+    a timeout for a write that did happen, the case idempotency exists for. ``methods``
+    limits faults to those HTTP methods (e.g. only writes); ``max_faults`` stops injecting
+    after that many, so "the first write times out, the retry works" is deterministic.
     """
 
     error_rate: float = 0.0
@@ -134,12 +138,27 @@ class Faults:
     lost_response_rate: float = 0.0
     retry_after: str = "1"
     seed: int = 0
+    methods: frozenset[str] | None = attrs.field(
+        default=None,
+        converter=lambda v: None if v is None else frozenset(m.upper() for m in v),
+    )
+    max_faults: int | None = None
 
     @classmethod
     def mixed(cls, total: float, seed: int = 0) -> Faults:
         """Spread ``total`` fault probability over every kind (used for "20% faults" tests)."""
         share = total / 6
-        return cls(share, share, share, 0.05, share, share, share, "0.05", seed)
+        return cls(
+            error_rate=share,
+            throttle_rate=share,
+            slow_rate=share,
+            slow_seconds=0.05,
+            drop_rate=share,
+            truncate_rate=share,
+            lost_response_rate=share,
+            retry_after="0.05",
+            seed=seed,
+        )
 
     @property
     def any(self) -> bool:
@@ -182,6 +201,9 @@ class LoggedRequest:
     status: int | None = None
     fault: str | None = None
     rate_limited: bool = False  # 429 because the client broke the real limit (not injected)
+    # The credential as sent (Authorization value without its scheme, or the API key header),
+    # so tests can check that no token the client used ever shows up in its logs.
+    auth_value: str = ""
 
 
 class _LimitState:
@@ -199,10 +221,14 @@ class SandboxApp:
 
     def __init__(self, *, rate_limited: bool = True) -> None:
         self.lock = threading.RLock()
+        # The request log and the fault dice have their own lock: a handler holds ``lock``
+        # while it runs, and other requests must still be logged (and capped) meanwhile.
+        self._meta_lock = threading.Lock()
         self.faults = Faults()
         self.request_log: list[LoggedRequest] = []
         self.enforce_rate_limit = rate_limited and self.rate_limit is not None
         self._rng = random.Random(0)
+        self._faults_injected = 0
         self._limits: dict[str, _LimitState] = defaultdict(_LimitState)
         self._limit_lock = threading.Lock()
         self._in_flight: dict[tuple[str, str], int] = defaultdict(int)
@@ -235,20 +261,22 @@ class SandboxApp:
     # -- lifecycle ------------------------------------------------------------------------
 
     def set_faults(self, faults: Faults) -> None:
-        with self.lock:
+        with self._meta_lock:
             self.faults = faults
             self._rng = random.Random(faults.seed)
+            self._faults_injected = 0
 
-    def start(self, port: int = 0) -> SandboxApp:
-        app = self
-
-        class Handler(_Handler):
-            sandbox = app
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    def start(self, port: int = 0) -> Self:
+        if self._server is not None:
+            return self  # already listening: starting twice must not leak a server
+        handler = type("Handler", (_Handler,), {"sandbox": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sandbox-{type(self).__name__}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stop() returns quickly
+            name=f"sandbox-{type(self).__name__}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -259,7 +287,7 @@ class SandboxApp:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> SandboxApp:
+    def __enter__(self) -> Self:
         if self._server is None:
             self.start()
         return self
@@ -278,11 +306,11 @@ class SandboxApp:
         return f"http://127.0.0.1:{self.port}"
 
     def clear_log(self) -> None:
-        with self.lock:
+        with self._meta_lock:
             self.request_log.clear()
 
     def requests_to(self, path_prefix: str, method: str | None = None) -> list[LoggedRequest]:
-        with self.lock:
+        with self._meta_lock:
             return [
                 r
                 for r in self.request_log
@@ -291,17 +319,26 @@ class SandboxApp:
 
     @property
     def rate_limit_violations(self) -> int:
-        with self.lock:
+        with self._meta_lock:
             return sum(1 for r in self.request_log if r.rate_limited)
 
     # -- request processing -----------------------------------------------------------------
 
     def _roll_fault(self, method: str) -> str | None:
-        f = self.faults
-        if not f.any:
-            return None
-        with self.lock:
+        with self._meta_lock:
+            f = self.faults
+            if not f.any or (f.methods is not None and method.upper() not in f.methods):
+                return None
+            if f.max_faults is not None and self._faults_injected >= f.max_faults:
+                return None
             x = self._rng.random()
+            fault = self._pick_fault(f, x)
+            if fault is not None:
+                self._faults_injected += 1
+            return fault
+
+    @staticmethod
+    def _pick_fault(f: Faults, x: float) -> str | None:
         for name, p in (
             ("drop", f.drop_rate),
             ("throttle", f.throttle_rate),
@@ -424,6 +461,20 @@ class SandboxApp:
         return response
 
 
+_KEY_HEADER = re.compile(r"(?i)^x-[\w-]*(token|key|secret|auth)[\w-]*$")
+
+
+def _credential_value(headers: Message) -> str:
+    value = headers.get("Authorization", "")
+    if value:
+        scheme, _, rest = value.partition(" ")
+        return rest.strip() if rest else scheme
+    for name, header_value in headers.items():
+        if _KEY_HEADER.match(name):
+            return str(header_value).strip()
+    return ""
+
+
 class _Handler(BaseHTTPRequestHandler):
     sandbox: SandboxApp
     protocol_version = "HTTP/1.1"
@@ -444,7 +495,8 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         entry = LoggedRequest(self.command, split.path, split.query, "", time.monotonic())
-        with self.sandbox.lock:
+        entry.auth_value = _credential_value(self.headers)
+        with self.sandbox._meta_lock:
             self.sandbox.request_log.append(entry)
         response = self.sandbox.process(request, entry)
         entry.ended = time.monotonic()
