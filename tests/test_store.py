@@ -46,6 +46,13 @@ def _connection(repo, ats: str = "fakeats") -> Connection:
     return row
 
 
+def test_migrations_have_a_single_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(migrate._config()).get_heads()
+    assert len(heads) == 1, f"several Alembic heads {heads}: point one revision at the other"
+
+
 def test_first_use_migrates_to_head_and_matches_the_models(store: Store) -> None:
     assert migrate.current_revision(store.engine) == migrate.head_revision()
     with store.engine.connect() as conn:

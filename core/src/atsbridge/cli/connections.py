@@ -10,6 +10,7 @@ from atsbridge.api import Atsbridge
 from atsbridge.cli._output import console, emit_json, table, when
 from atsbridge.cli._root import pass_app
 from atsbridge.config import load_config
+from atsbridge.services.connections import check_tenant_key
 
 
 @click.command()
@@ -29,6 +30,8 @@ def connect(
     app: Atsbridge, tenant: str, ats: str, config_source: str, no_check: bool, as_json: bool
 ) -> None:
     """Validate, test and store TENANT's connection to ATS (re-running updates it)."""
+    check_tenant_key(tenant)
+    app.plugin(ats)  # an unknown ATS is reported before stdin is read
     config = load_config(config_source)
     view = app.connections.connect(tenant, ats, config, check=not no_check)
     if as_json:
@@ -58,7 +61,9 @@ def list_connections(app: Atsbridge, tenant: str | None, as_json: bool) -> None:
             check += f" failed: {v.last_check_error}"
         elif v.last_checked_at:
             check += " ok"
-        t.add_row(v.tenant, v.ats, when(v.updated_at), check, json.dumps(v.config))
+        t.add_row(
+            v.tenant, v.ats, when(v.updated_at), check, json.dumps(v.config, ensure_ascii=False)
+        )
     console().print(t)
 
 
