@@ -1,0 +1,111 @@
+"""atsbridge hook implementations for Greenhouse (Harvest API v3)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from atsbridge.errors import BadInput
+from atsbridge.hookspecs import hookimpl
+from atsbridge.model import (
+    Candidate,
+    CandidateQuery,
+    Capability,
+    JobQuery,
+    JobState,
+    Lead,
+    Page,
+    PluginInfo,
+    PushResult,
+    SandboxOptions,
+    SessionContext,
+)
+
+from atsbridge_greenhouse import __version__
+from atsbridge_greenhouse import constants as c
+from atsbridge_greenhouse.client import GreenhouseClient
+
+
+@cache
+def _resource(name: str) -> str:
+    return resources.files("atsbridge_greenhouse").joinpath(name).read_text(encoding="utf-8")
+
+
+@hookimpl
+def atsbridge_plugin_info() -> PluginInfo:
+    return PluginInfo(
+        name="greenhouse",
+        version=__version__,
+        display_name="Greenhouse",
+        capabilities=frozenset(
+            {
+                Capability.JOBS,
+                Capability.CANDIDATES,
+                Capability.JOB_STATUS,
+                Capability.LEAD_PUSH,
+                Capability.RESUME,
+                Capability.EDUCATION,
+                Capability.EXPERIENCE,
+                Capability.LINKEDIN,
+                Capability.PHONE,
+            }
+        ),
+        config_schema=json.loads(_resource("config.schema.json")),
+        setup_instructions=_resource("setup.md"),
+        api_version=c.API_VERSION,
+        rate_limit=c.CLIENT_RATE_LIMIT,
+    )
+
+
+@hookimpl
+def atsbridge_sandbox(options: SandboxOptions) -> Any:
+    from atsbridge_greenhouse.sandbox import GreenhouseSandbox
+
+    return GreenhouseSandbox(options)
+
+
+@hookimpl
+def atsbridge_open_session(config: dict, context: SessionContext) -> GreenhouseClient:
+    client = GreenhouseClient(
+        config,
+        rate_limit=context.rate_limit or c.CLIENT_RATE_LIMIT,
+        on_event=context.on_event,  # type: ignore[arg-type]
+    )
+    try:
+        client.check()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _client(session: Any) -> GreenhouseClient:
+    if not isinstance(session, GreenhouseClient):
+        raise BadInput(f"not a Greenhouse session: {type(session).__name__}")
+    return session
+
+
+@hookimpl
+def atsbridge_search_jobs(session: Any, query: JobQuery) -> Page:
+    return _client(session).search_jobs(query)
+
+
+@hookimpl
+def atsbridge_list_candidates(session: Any, query: CandidateQuery) -> Page[Candidate]:
+    return _client(session).list_candidates(query)
+
+
+@hookimpl
+def atsbridge_job_statuses(session: Any, job_ids: list[str]) -> list[JobState]:
+    return _client(session).job_statuses(job_ids)
+
+
+@hookimpl
+def atsbridge_push_lead(session: Any, job_id: str, lead: Any, idempotency_key: str) -> PushResult:
+    # The key is not sent: Greenhouse has no idempotency header, so the push is made
+    # repeatable by finding the person (by email) and each part before creating it.
+    if not isinstance(lead, Lead):
+        raise BadInput(f"lead must be a Lead, got {type(lead).__name__}")
+    return _client(session).push_lead(job_id, lead)
