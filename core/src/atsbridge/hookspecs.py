@@ -55,7 +55,7 @@ REQUIRED_HOOKS = ("atsbridge_plugin_info", *ATS_HOOKS)
 
 
 @hookspec
-def atsbridge_plugin_info() -> PluginInfo:
+def atsbridge_plugin_info() -> PluginInfo:  # type: ignore[empty-body]
     """Describe this plugin: name, version, capabilities, config schema, setup steps.
 
     ``name`` is the ATS key used on the command line (``greenhouse``). ``config_schema`` is a

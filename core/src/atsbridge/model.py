@@ -16,7 +16,7 @@ import attrs
 T = TypeVar("T")
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(str, enum.Enum):  # noqa: UP042 (str() stays the member name)
     """Unified job status. ``closed`` covers filled, cancelled, archived and deleted jobs."""
 
     OPEN = "open"
@@ -25,7 +25,7 @@ class JobStatus(str, enum.Enum):
     ON_HOLD = "on_hold"
 
 
-class CandidateStatus(str, enum.Enum):
+class CandidateStatus(str, enum.Enum):  # noqa: UP042 (str() stays the member name)
     """Unified status of a person in one job's pipeline (the funnel's columns)."""
 
     NEW = "new"
@@ -37,7 +37,7 @@ class CandidateStatus(str, enum.Enum):
     WITHDRAWN = "withdrawn"
 
 
-class Capability(str, enum.Enum):
+class Capability(str, enum.Enum):  # noqa: UP042 (str() stays the member name)
     """What a plugin can do; lead-field capabilities say what the ATS accepts on push."""
 
     JOBS = "jobs"
@@ -53,7 +53,7 @@ class Capability(str, enum.Enum):
 
 
 def _tuple(value: object) -> tuple:  # converter: accept any iterable, store immutably
-    return tuple(value) if value is not None else ()  # type: ignore[call-overload]
+    return tuple(value) if value is not None else ()  # type: ignore[arg-type, call-overload]
 
 
 @attrs.frozen

@@ -137,7 +137,9 @@ class PluginRegistry:
             return self._plugins[name]
         except KeyError:
             known = ", ".join(sorted(self._plugins)) or "none"
-            raise NotFound(f"no ATS plugin named {name!r} is installed (installed: {known})")
+            raise NotFound(
+                f"no ATS plugin named {name!r} is installed (installed: {known})"
+            ) from None
 
     @property
     def hook(self) -> Any:
