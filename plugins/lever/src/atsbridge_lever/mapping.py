@@ -26,6 +26,8 @@ from atsbridge.model import (
     Location,
 )
 
+from atsbridge_lever import unconfirmed
+
 # --- strict readers ----------------------------------------------------------------------
 
 _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z; beyond this datetime cannot go
@@ -230,7 +232,7 @@ def posting_to_job(payload: Any, index: int | None = None) -> Job:
 class ArchiveReason:
     id: str
     text: str
-    type: str | None  # "hired" | "non-hired" [UNCONFIRMED field name]
+    type: str | None  # "hired" | "non-hired" (key: unconfirmed.ARCHIVE_REASON_TYPE_KEY)
 
 
 def parse_stages(items: Iterable[Any]) -> dict[str, str]:
@@ -249,7 +251,9 @@ def parse_archive_reasons(items: Iterable[Any]) -> dict[str, ArchiveReason]:
         record = _record("archive reason", reason, i)
         ident = req_str(reason, "id", record)
         out[ident] = ArchiveReason(
-            ident, opt_str(reason, "text", record) or "", opt_str(reason, "type", record)
+            ident,
+            opt_str(reason, "text", record) or "",
+            opt_str(reason, unconfirmed.ARCHIVE_REASON_TYPE_KEY, record),
         )
     return out
 
@@ -296,7 +300,9 @@ def archived_status(reason: ArchiveReason | None) -> CandidateStatus:
     if reason is None:
         return CandidateStatus.REJECTED
     kind = (reason.type or "").lower()
-    if kind == "hired" or (not kind and reason.text.strip().lower() == "hired"):
+    if kind == unconfirmed.ARCHIVE_REASON_HIRED or (
+        not kind and reason.text.strip().lower() == "hired"
+    ):
         return CandidateStatus.HIRED
     if "withdr" in reason.text.lower():
         return CandidateStatus.WITHDRAWN
@@ -395,9 +401,6 @@ def opportunity_to_candidate(
 
 # --- leads -> opportunity create ----------------------------------------------------------
 
-# Lever's phone types are mobile/home/work/skype/other; a lead's phone carries no type.
-LEAD_PHONE_TYPE = "other"
-
 
 def location_text(location: Location | None) -> str | None:
     if location is None:
@@ -418,7 +421,7 @@ def lead_to_opportunity(lead: Lead, posting_id: str) -> dict:
     if lead.headline:
         body["headline"] = lead.headline
     if lead.phones:
-        body["phones"] = [{"type": LEAD_PHONE_TYPE, "value": p} for p in lead.phones]
+        body["phones"] = [{"type": unconfirmed.LEAD_PHONE_TYPE, "value": p} for p in lead.phones]
     if lead.linkedin_url:
         body["links"] = [lead.linkedin_url]
     place = location_text(lead.location)

@@ -1,0 +1,277 @@
+"""The Lever API v1 client: auth, paging and the endpoints the hooks need.
+
+Everything goes through the SDK ``HttpClient`` (pacing under Lever's limit, retries,
+redaction, error mapping); this module only knows Lever's paths, parameters and bodies.
+Reads are paged with Lever's ``limit`` + ``offset`` token; writes carry ``perform_as``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import httpx
+from atsbridge.errors import ConfigError, PayloadError
+from atsbridge.model import Attachment, RateLimit
+from atsbridge_sdk.auth import BasicAuth, OAuth2RefreshToken
+from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
+from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter, RetryPolicy
+from atsbridge_sdk.paginate import OffsetTokenPaginator, fetch_page, iter_pages
+
+from atsbridge_lever import mapping, unconfirmed
+
+DEFAULT_BASE_URL = "https://api.lever.co/v1"
+SANDBOX_BASE_URL = "https://api.sandbox.lever.co/v1"
+DEFAULT_TOKEN_URL = "https://auth.lever.co/oauth/token"
+MAX_PAGE = 100
+
+
+@attrs.frozen
+class LeverConfig:
+    """A connection config, read once so every later use is typed and present."""
+
+    auth_method: str
+    base_url: str
+    api_key: str | None = attrs.field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = attrs.field(default=None, repr=False)
+    refresh_token: str | None = attrs.field(default=None, repr=False)
+    token_url: str = DEFAULT_TOKEN_URL
+    perform_as: str | None = None
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> LeverConfig:
+        """Check what the hooks rely on; the core has already applied the JSON Schema."""
+        if not isinstance(config, Mapping):
+            raise ConfigError(["config: must be an object"])
+        problems: list[str] = []
+
+        def text(name: str, required: bool = False) -> str | None:
+            value = config.get(name)
+            if value is None or value == "":
+                if required:
+                    problems.append(f"config.{name}: required")
+                return None
+            if not isinstance(value, str):
+                problems.append(f"config.{name}: must be a string")
+                return None
+            return value
+
+        method = text("auth_method") or "api_key"
+        if method not in ("api_key", "oauth2"):
+            problems.append('config.auth_method: must be one of: "api_key", "oauth2"')
+        oauth = method == "oauth2"
+        out = cls(
+            auth_method=method,
+            base_url=(text("base_url") or DEFAULT_BASE_URL).rstrip("/"),
+            api_key=text("api_key", required=not oauth),
+            client_id=text("client_id", required=oauth),
+            client_secret=text("client_secret", required=oauth),
+            refresh_token=text("refresh_token", required=oauth),
+            token_url=text("token_url") or DEFAULT_TOKEN_URL,
+            perform_as=text("perform_as"),
+        )
+        if problems:
+            raise ConfigError(problems)
+        return out
+
+
+def make_auth(
+    config: LeverConfig,
+    on_rotate: Callable[[str], None] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> httpx.Auth:
+    if config.auth_method == "oauth2":
+        assert config.client_id and config.client_secret and config.refresh_token
+        return OAuth2RefreshToken(
+            config.token_url,
+            config.client_id,
+            config.client_secret,
+            config.refresh_token,
+            on_rotate=on_rotate,
+            clock=clock,
+        )
+    assert config.api_key
+    # Lever: the API key is the Basic user name and the password is empty.
+    return BasicAuth(config.api_key, "")
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+class LeverClient:
+    """One connection's Lever API. Caches stage names and archive reasons per session."""
+
+    def __init__(
+        self,
+        config: LeverConfig,
+        *,
+        on_rotate: Callable[[str], None] | None = None,
+        on_event: Callable[[HttpEvent], None] | None = None,
+        rate_limit: RateLimit | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        clock: Clock = SYSTEM_CLOCK,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.config = config
+        self.auth = make_auth(config, on_rotate, clock)
+        self.http = HttpClient(
+            config.base_url,
+            auth=self.auth,
+            rate_limit=rate_limit or unconfirmed.RATE_LIMIT,
+            retry=retry,
+            secrets=(config.api_key, config.client_secret, config.refresh_token),
+            on_event=on_event,
+            clock=clock,
+            transport=transport,
+        )
+        # Lever caps opportunity creation separately (2/s); this keeps our creates under it
+        # whatever else the connection is doing.
+        self._create_pacer = RateLimiter(
+            RateLimit(unconfirmed.APPLICATION_POSTS_PER_SECOND, 1, 1), clock
+        )
+        self._stages: dict[str, str] | None = None
+        self._reasons: dict[str, mapping.ArchiveReason] | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- paging ------------------------------------------------------------------------------
+
+    def page(
+        self, path: str, params: Mapping[str, Any], cursor: str | None
+    ) -> tuple[list[dict], str | None]:
+        """One page of a Lever list: its items and the ``next`` token (None at the end)."""
+        paginator = OffsetTokenPaginator(path, dict(params))
+        response, next_token = fetch_page(self.http, paginator, cursor)
+        return mapping.page_data(_json(response, f"GET {path}"), f"GET {path}"), next_token
+
+    def all_items(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        paginator = OffsetTokenPaginator(path, {"limit": MAX_PAGE, **(params or {})})
+        out: list[dict] = []
+        for response, _ in iter_pages(self.http, paginator):
+            out.extend(mapping.page_data(_json(response, f"GET {path}"), f"GET {path}"))
+        return out
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def probe(self) -> None:
+        """The cheapest authenticated read: one posting."""
+        self.page("/postings", {"limit": 1}, None)
+
+    def postings(
+        self, params: Mapping[str, Any], cursor: str | None
+    ) -> tuple[list[dict], str | None]:
+        return self.page("/postings", params, cursor)
+
+    def posting(self, posting_id: str) -> dict | None:
+        path = f"/postings/{_segment(posting_id)}"
+        response = self.http.get(path, accept=(404,))
+        if response.status_code == 404:
+            return None
+        return mapping.single_data(_json(response, f"GET {path}"), f"GET {path}")
+
+    def opportunities(
+        self, params: Mapping[str, Any], cursor: str | None
+    ) -> tuple[list[dict], str | None]:
+        return self.page("/opportunities", params, cursor)
+
+    def stages(self, *, refresh: bool = False) -> dict[str, str]:
+        if self._stages is None or refresh:
+            self._stages = mapping.parse_stages(self.all_items("/stages"))
+        return self._stages
+
+    def archive_reasons(self, *, refresh: bool = False) -> dict[str, mapping.ArchiveReason]:
+        if self._reasons is None or refresh:
+            self._reasons = mapping.parse_archive_reasons(self.all_items("/archive_reasons"))
+        return self._reasons
+
+    def names_for(self, items: Iterable[dict]) -> tuple[dict[str, str], dict]:
+        """Stage names and archive reasons covering ``items``, fetched only when needed.
+
+        Each list is loaded once per session and reloaded once if a page names an id it
+        does not know (an admin added a stage or reason meanwhile).
+        """
+        items = list(items)
+        stage_ids = mapping.stage_ids_of(items)
+        reason_ids = mapping.archive_reason_ids_of(items)
+        stages: dict[str, str] = {}
+        reasons: dict[str, mapping.ArchiveReason] = {}
+        if stage_ids:
+            stages = self.stages()
+            if not stage_ids <= stages.keys():
+                stages = self.stages(refresh=True)
+        if reason_ids:
+            reasons = self.archive_reasons()
+            if not reason_ids <= reasons.keys():
+                reasons = self.archive_reasons(refresh=True)
+        return stages, reasons
+
+    def opportunities_on_posting(self, emails: Iterable[str], posting_id: str) -> list[dict]:
+        """Opportunities of anyone with one of ``emails`` on ``posting_id``, live or archived.
+
+        A repeated ``email`` parameter is an OR in Lever; ``posting_id`` only matches live
+        opportunities, so archived ones (rejected, hired) need ``archived_posting_id``.
+        """
+        emails = list(dict.fromkeys(emails))
+        if not emails:
+            return []
+        found: list[dict] = []
+        for key in ("posting_id", "archived_posting_id"):
+            params = {"email": emails, key: posting_id, "expand": "stage"}
+            found.extend(self.all_items("/opportunities", params))
+            if found:
+                break
+        return found
+
+    def note_texts(self, opportunity_id: str) -> list[str]:
+        return mapping.note_texts(
+            self.all_items(f"/opportunities/{_segment(opportunity_id)}/notes")
+        )
+
+    def file_names(self, opportunity_id: str) -> set[str]:
+        return mapping.file_names(
+            self.all_items(f"/opportunities/{_segment(opportunity_id)}/files")
+        )
+
+    # -- writes (never retried by the client; the push is idempotent by look-up) ---------------
+
+    def require_perform_as(self) -> dict[str, str]:
+        if not self.config.perform_as:
+            raise ConfigError(
+                [
+                    "config.perform_as: required to push leads (the id of the Lever user "
+                    "new opportunities, notes and files are created as)"
+                ]
+            )
+        return {"perform_as": self.config.perform_as}
+
+    def create_opportunity(self, body: dict) -> dict:
+        params = self.require_perform_as()
+        self._create_pacer.acquire()
+        try:
+            response = self.http.post("/opportunities", params=params, json=body)
+        finally:
+            self._create_pacer.release()
+        return mapping.single_data(_json(response, "POST /opportunities"), "POST /opportunities")
+
+    def add_note(self, opportunity_id: str, text: str) -> None:
+        path = f"/opportunities/{_segment(opportunity_id)}/notes"
+        self.http.post(
+            path, params=self.require_perform_as(), json={unconfirmed.NOTE_VALUE_KEY: text}
+        )
+
+    def upload_file(self, opportunity_id: str, attachment: Attachment) -> None:
+        path = f"/opportunities/{_segment(opportunity_id)}/files"
+        file = (attachment.filename, attachment.content, attachment.content_type)
+        self.http.post(path, params=self.require_perform_as(), files={unconfirmed.FILE_FIELD: file})
+
+
+def _json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise PayloadError(what, "(body)", "response is not JSON") from None

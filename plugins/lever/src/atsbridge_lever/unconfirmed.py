@@ -1,0 +1,27 @@
+"""Every choice made where ATS-API-NOTES §2 marks Lever's behaviour UNCONFIRMED ([U]).
+
+Kept in one module so that a correction from Lever's real answers is a one-line change.
+The README's "UNCONFIRMED assumptions" section lists the same items with the reasoning.
+"""
+
+from __future__ import annotations
+
+from atsbridge.model import RateLimit
+
+# Multipart field name for POST /opportunities/{id}/files.
+FILE_FIELD = "file"
+# Lever's documented upload cap; larger files are refused before anything is created.
+MAX_FILE_BYTES = 30 * 1024 * 1024
+# Key of an archive reason that says hired vs non-hired, and its "hired" value.
+ARCHIVE_REASON_TYPE_KEY = "type"
+ARCHIVE_REASON_HIRED = "hired"
+# A lead's phone has no type; Lever's phone types are mobile/home/work/skype/other.
+LEAD_PHONE_TYPE = "other"
+# Body key of POST /opportunities/{id}/notes.
+NOTE_VALUE_KEY = "value"
+# Lever publishes ~10 req/s per key with bursts of 20. We pace below that so arrival jitter
+# at Lever's side can never look like a burst over the limit.
+RATE_LIMIT = RateLimit(requests_per_second=8.0, burst=10, max_concurrency=4)
+# Creating opportunities (applications) is capped at 2/s; we pace those at 1.5/s.
+APPLICATION_POSTS_PER_SECOND = 1.5
+# Retry-After on 429 is not promised; the SDK client falls back to exponential backoff.
