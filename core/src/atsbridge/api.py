@@ -22,6 +22,8 @@ from typing import Any
 from atsbridge.plugins import AtsPlugin, PluginRegistry, PluginStatus
 from atsbridge.secrets import SecretBox
 from atsbridge.services.connections import ConnectionService
+from atsbridge.services.jobs import JobService
+from atsbridge.services.sync import SyncService
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Store, utcnow
 
@@ -62,6 +64,14 @@ class Atsbridge:
     @cached_property
     def connections(self) -> ConnectionService:
         return ConnectionService(self)
+
+    @cached_property
+    def sync(self) -> SyncService:
+        return SyncService(self)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        return JobService(self)
 
     # --- plugins and sessions ---------------------------------------------------------------
 

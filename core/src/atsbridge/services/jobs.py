@@ -1,0 +1,790 @@
+"""The job mirror: sync from the ATS, search, import (link to a product job), close propagation.
+
+Two sync kinds are registered:
+
+* ``jobs`` pages through the ATS's jobs with the checkpointed runner (first run: all of
+  them; later runs: what changed since the high-water mark minus the overlap). A full pass
+  also drops mirror rows the ATS no longer lists.
+* ``links`` asks the job status hook about linked jobs that are not closed, which is how a
+  *deleted* ATS job is noticed on incremental runs (a deletion never shows up among
+  "updated since" results). It is separate so that ``sync --jobs`` with no changes costs
+  exactly one request.
+
+A linked job's state follows its ATS job: closing (or deleting) it closes the link and fires
+``atsbridge_job_closed`` once, reopening fires ``atsbridge_job_reopened``. Events fire after
+the transaction that recorded the change has committed, so a rolled-back page fires nothing
+and a rerun does not fire twice (the link already holds the new state).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from atsbridge import model
+from atsbridge.errors import BadInput, Conflict, NotFound, PayloadError
+from atsbridge.model import JobClosed, JobQuery, JobReopened, JobState, JobStatus, Page
+from atsbridge.services import job_index
+from atsbridge.services.base import Service
+from atsbridge.services.sync import (
+    FetchedPage,
+    KindSpec,
+    PageOutcome,
+    PassInfo,
+    ProgressCallback,
+    RunReport,
+    SyncRunner,
+    register_kind,
+)
+from atsbridge.sessions import PluginSession
+from atsbridge.store import Connection, JobLink, TenantRepo
+from atsbridge.store import Job as JobRow
+
+if TYPE_CHECKING:
+    from atsbridge.api import Atsbridge
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+STATUS_BATCH = 100
+MAX_SEARCH_LIMIT = 500
+# Fields the product's job form takes from an import, in the order they are shown.
+IMPORT_FIELDS = ("title", "description", "location", "department", "employment_type", "reference")
+CLOSED = "closed"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _location_dict(loc: model.Location) -> dict[str, Any]:
+    return {
+        "city": loc.city,
+        "region": loc.region,
+        "country_code": loc.country_code.upper() if loc.country_code else None,
+        "raw": loc.raw,
+    }
+
+
+def _row_values(job: model.Job) -> dict[str, Any]:
+    """The mirror columns for one ATS job (everything the ATS said, nothing of ours)."""
+    locations = [_location_dict(loc) for loc in job.locations]
+    first = locations[0] if locations else {}
+    country = first.get("country_code")
+    words = job_index.search_words(job.title, locations, job.reference, job.ats_id)
+    return {
+        "title": job.title,
+        "status": JobStatus(job.status).value,
+        "status_raw": job.status_raw or "",
+        "reference": job.reference,
+        "locations": locations,
+        "city": first.get("city"),
+        "region": first.get("region"),
+        "country": country if country and len(country) == 2 else None,
+        "department": job.department,
+        "employment_type": job.employment_type,
+        "description": job.description,
+        "url": job.url,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "search_text": words.text(),
+    }
+
+
+def _check_job(item: Any, position: int) -> model.Job:
+    record = f"job #{position} of the page"
+    if not isinstance(item, model.Job):
+        raise PayloadError(record, "type", f"expected a Job, got {type(item).__name__}")
+    if not item.ats_id or not isinstance(item.ats_id, str):
+        raise PayloadError(record, "ats_id", "is empty")
+    record = f"job {item.ats_id}"
+    if not isinstance(item.title, str):
+        raise PayloadError(record, "title", "is not text")
+    try:
+        JobStatus(item.status)
+    except ValueError:
+        raise PayloadError(record, "status", f"unknown status {item.status!r}") from None
+    for name in ("created_at", "updated_at"):
+        value = getattr(item, name)
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            raise PayloadError(record, name, "must be a timezone-aware datetime")
+    return item
+
+
+def _check_page(result: Any, hook: str) -> Page:
+    if not isinstance(result, Page):
+        raise PayloadError(hook, "return value", f"expected a Page, got {type(result).__name__}")
+    return result
+
+
+def format_location(loc: dict[str, Any]) -> str | None:
+    parts = [p for p in (loc.get("city"), loc.get("region")) if p]
+    code = loc.get("country_code")
+    if code:
+        names = job_index.country_names(code)
+        parts.append(names[0] if names else code)
+    if not parts and loc.get("raw"):
+        return str(loc["raw"])
+    return ", ".join(parts) or None
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class JobView:
+    """A mirrored job as search and the CLI show it."""
+
+    ats: str
+    ats_id: str
+    title: str
+    status: str
+    status_raw: str
+    reference: str | None
+    location: str | None
+    locations: list[dict[str, Any]]
+    department: str | None
+    employment_type: str | None
+    url: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    match: str | None  # which rule matched: reference, title, location... (None: no query)
+    linked_to: str | None  # the product job it is imported as, if any
+
+    def to_json(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        out["created_at"] = _iso(self.created_at)
+        out["updated_at"] = _iso(self.updated_at)
+        return out
+
+
+@attrs.frozen
+class SearchPage:
+    items: list[JobView]
+    offset: int
+    limit: int
+    next_offset: int | None  # None on the last page
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items": [j.to_json() for j in self.items],
+            "offset": self.offset,
+            "limit": self.limit,
+            "next_offset": self.next_offset,
+        }
+
+
+@attrs.frozen
+class ImportResult:
+    """What an import returns: the product job's prefilled fields and what is left to fill."""
+
+    tenant: str
+    ats: str
+    ats_job_id: str
+    product_job_id: str
+    state: str
+    prefilled: dict[str, Any]
+    missing: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class LinkView:
+    """A linked (imported) job: the import snapshot, its state and how fresh the mirror is."""
+
+    product_job_id: str
+    ats: str
+    ats_job_id: str
+    state: str  # open | closed | draft | on_hold
+    status_raw: str
+    title: str  # as imported (the snapshot), never rewritten by ATS edits
+    current_title: str | None  # the mirror's title now; None once the ATS job is gone
+    in_mirror: bool
+    mirror_synced_at: datetime | None
+    closed_at: datetime | None
+    imported_at: datetime
+    snapshot: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        for key in ("mirror_synced_at", "closed_at", "imported_at"):
+            out[key] = _iso(getattr(self, key))
+        return out
+
+
+# --- close propagation ------------------------------------------------------------------------
+
+
+class _Events:
+    """Link state changes of one transaction, fired through the hooks after it commits."""
+
+    def __init__(self, app: Atsbridge, tenant: str, ats: str):
+        self.app = app
+        self.tenant = tenant
+        self.ats = ats
+        self.pending: list[JobClosed | JobReopened] = []
+
+    def propagate(
+        self, link: JobLink, status: str, status_raw: str, exists: bool, now: datetime
+    ) -> bool:
+        """Move ``link`` to the ATS job's state; True when it changed."""
+        new_state = CLOSED if (not exists or status == CLOSED) else status
+        old_state = link.state
+        if new_state == old_state and link.status_raw == status_raw:
+            return False
+        link.state = new_state
+        link.status_raw = status_raw
+        link.updated_at = now
+        kwargs = {
+            "tenant": self.tenant,
+            "ats": self.ats,
+            "ats_job_id": link.ats_job_id,
+            "product_job_id": link.product_job_id,
+            "status_raw": status_raw,
+        }
+        if new_state == CLOSED and old_state != CLOSED:
+            link.closed_at = now
+            self.pending.append(JobClosed(**kwargs))
+        elif old_state == CLOSED and new_state != CLOSED:
+            link.closed_at = None
+            self.pending.append(JobReopened(**kwargs))
+        return True
+
+    def discard(self) -> None:
+        self.pending = []
+
+    def fire(self) -> None:
+        pending, self.pending = self.pending, []
+        hook = self.app.registry.hook
+        for event in pending:
+            try:
+                if isinstance(event, JobClosed):
+                    hook.atsbridge_job_closed(event=event)
+                else:
+                    hook.atsbridge_job_reopened(event=event)
+            except Exception:  # an observer's bug must not fail the sync that already committed
+                log.exception(
+                    "an atsbridge_job_%s hook failed for %s/%s job %s",
+                    "closed" if isinstance(event, JobClosed) else "reopened",
+                    event.tenant,
+                    event.ats,
+                    event.ats_job_id,
+                )
+
+
+def _links_for(repo: TenantRepo, connection_id: int, ats_ids: Sequence[str]) -> dict[str, JobLink]:
+    if not ats_ids:
+        return {}
+    rows = repo.all(
+        select(JobLink).where(
+            JobLink.connection_id == connection_id, col(JobLink.ats_job_id).in_(ats_ids)
+        )
+    )
+    return {row.ats_job_id: row for row in rows}
+
+
+# --- sync kinds -------------------------------------------------------------------------------
+
+
+class JobsKind:
+    """Pages of ``atsbridge_search_jobs`` into the mirror."""
+
+    name = "jobs"
+
+    def __init__(self, app: Atsbridge, session: PluginSession, page_size: int = PAGE_SIZE):
+        self.app = app
+        self.page_size = page_size
+        self.events = _Events(app, session.tenant, session.ats)
+
+    def fetch(
+        self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
+    ) -> FetchedPage:
+        query = JobQuery(updated_since=since, cursor=cursor, page_size=self.page_size)
+        page = _check_page(session.call("atsbridge_search_jobs", query=query), "search_jobs")
+        return FetchedPage(items=page.items, next_cursor=page.next_cursor)
+
+    def apply(
+        self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime
+    ) -> PageOutcome:
+        self.events.discard()
+        outcome = PageOutcome()
+        jobs: dict[str, model.Job] = {}
+        for position, item in enumerate(page.items, 1):
+            job = _check_job(item, position)
+            jobs[job.ats_id] = job  # a repeated id within a page: the last one wins
+        ids = list(jobs)
+        existing = {
+            row.ats_id: row
+            for row in repo.all(
+                select(JobRow).where(
+                    JobRow.connection_id == connection_id, col(JobRow.ats_id).in_(ids)
+                )
+            )
+        } if ids else {}  # fmt: skip
+        links = _links_for(repo, connection_id, ids)
+        changed: list[JobRow] = []
+        for ats_id, job in jobs.items():
+            values = _row_values(job)
+            row = existing.get(ats_id)
+            if row is None:
+                row = repo.add(
+                    JobRow(connection_id=connection_id, ats_id=ats_id, synced_at=now, **values)
+                )
+                outcome.added += 1
+                changed.append(row)
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for key, value in values.items():
+                    setattr(row, key, value)
+                outcome.updated += 1
+                changed.append(row)
+            else:
+                outcome.unchanged += 1
+            row.synced_at = now  # "seen in this pass": a full pass drops the rows it did not see
+            if job.updated_at is not None:
+                outcome.high_water = max(outcome.high_water or job.updated_at, job.updated_at)
+            link = links.get(ats_id)
+            if link is not None:
+                self.events.propagate(link, values["status"], values["status_raw"], True, now)
+        repo.flush()
+        _reindex(repo, changed)
+        return outcome
+
+    def finish(
+        self, repo: TenantRepo, connection_id: int, scope: str, info: PassInfo, now: datetime
+    ) -> PageOutcome:
+        outcome = PageOutcome()
+        if not info.full:
+            return outcome
+        gone = repo.all(
+            select(JobRow).where(
+                JobRow.connection_id == connection_id, col(JobRow.synced_at) < info.started_at
+            )
+        )
+        links = _links_for(repo, connection_id, [row.ats_id for row in gone])
+        for row in gone:
+            link = links.get(row.ats_id)
+            if link is not None:
+                self.events.propagate(link, CLOSED, "deleted", False, now)
+            repo.delete(row)
+            outcome.removed += 1
+        return outcome
+
+    def after_commit(self) -> None:
+        self.events.fire()
+
+
+def _reindex(repo: TenantRepo, rows: Sequence[JobRow]) -> None:
+    if not rows or repo.session.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL indexes jobs.search_text itself
+    entries = []
+    for row in rows:
+        assert row.id is not None
+        entries.append(
+            (row.id, job_index.search_words(row.title, row.locations, row.reference, row.ats_id))
+        )
+    job_index.sqlite_index(repo.session, repo.tenant_id, entries)
+
+
+class LinksKind:
+    """Asks the job status hook about linked jobs not yet closed (finds deleted jobs)."""
+
+    name = "links"
+
+    def __init__(self, app: Atsbridge, session: PluginSession, batch: int = STATUS_BATCH):
+        self.app = app
+        self.batch = batch
+        self.events = _Events(app, session.tenant, session.ats)
+
+    def fetch(
+        self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
+    ) -> FetchedPage:
+        with self.app.store.tenant(session.tenant) as repo:
+            statement = select(JobLink.ats_job_id).where(
+                JobLink.connection_id == session.connection_id, JobLink.state != CLOSED
+            )
+            if cursor is not None:
+                statement = statement.where(JobLink.ats_job_id > cursor)
+            ids = list(repo.all(statement.order_by(JobLink.ats_job_id).limit(self.batch)))
+        if not ids:
+            return FetchedPage(items=(), next_cursor=None)
+        result = session.call("atsbridge_job_statuses", job_ids=ids)
+        if not isinstance(result, list | tuple):
+            raise PayloadError("job_statuses", "return value", "expected a list of JobState")
+        states = {}
+        for item in result:
+            if not isinstance(item, JobState):
+                raise PayloadError("job_statuses", "item", f"expected a JobState, got {item!r}")
+            states[item.ats_id] = item
+        missing = [i for i in ids if i not in states]
+        if missing:
+            raise PayloadError("job_statuses", "ats_id", f"no state reported for {missing[0]}")
+        more = len(ids) == self.batch
+        return FetchedPage(items=[states[i] for i in ids], next_cursor=ids[-1] if more else None)
+
+    def apply(
+        self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime
+    ) -> PageOutcome:
+        self.events.discard()
+        outcome = PageOutcome()
+        states: list[JobState] = list(page.items)
+        links = _links_for(repo, connection_id, [s.ats_id for s in states])
+        mirror = {
+            row.ats_id: row
+            for row in repo.all(
+                select(JobRow).where(
+                    JobRow.connection_id == connection_id,
+                    col(JobRow.ats_id).in_([s.ats_id for s in states]),
+                )
+            )
+        }
+        for state in states:
+            status = JobStatus(state.status).value
+            row = mirror.get(state.ats_id)
+            if not state.exists:
+                if row is not None:
+                    repo.delete(row)
+                    outcome.removed += 1
+            elif row is not None and (row.status, row.status_raw) != (status, state.status_raw):
+                row.status, row.status_raw = status, state.status_raw
+                outcome.updated += 1
+            else:
+                outcome.unchanged += 1
+            link = links.get(state.ats_id)
+            if link is not None:
+                self.events.propagate(link, status, state.status_raw, state.exists, now)
+        return outcome
+
+    def finish(
+        self, repo: TenantRepo, connection_id: int, scope: str, info: PassInfo, now: datetime
+    ) -> PageOutcome:
+        return PageOutcome()
+
+    def after_commit(self) -> None:
+        self.events.fire()
+
+
+def _run_jobs(
+    app: Atsbridge, session: PluginSession, *, full: bool, on_progress: ProgressCallback | None
+) -> list[RunReport]:
+    return [app.jobs.sync_session(session, full=full, on_progress=on_progress)]
+
+
+def _run_links(
+    app: Atsbridge, session: PluginSession, *, full: bool, on_progress: ProgressCallback | None
+) -> list[RunReport]:
+    return [app.jobs.check_links(session, on_progress=on_progress)]
+
+
+register_kind(KindSpec("jobs", "--jobs", "mirror the ATS's jobs (search, import)", _run_jobs, 10))
+register_kind(
+    KindSpec(
+        "links",
+        "--links",
+        "ask the ATS about linked jobs (notices deleted jobs; close propagation)",
+        _run_links,
+        11,
+    )
+)
+
+
+# --- the service ----------------------------------------------------------------------------
+
+
+class JobService(Service):
+    """``app.jobs``: sync the mirror, search it, import (link) jobs and list the links."""
+
+    def runner(self) -> SyncRunner:
+        return self.app.sync.runner()
+
+    def sync(
+        self,
+        tenant: str,
+        ats: str,
+        *,
+        full: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> RunReport:
+        with self.app.open_session(tenant, ats) as session:
+            return self.sync_session(session, full=full, on_progress=on_progress)
+
+    def sync_session(
+        self,
+        session: PluginSession,
+        *,
+        full: bool = False,
+        on_progress: ProgressCallback | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> RunReport:
+        kind = JobsKind(self.app, session, page_size)
+        return self.runner().run(session, kind, full=full, on_progress=on_progress)
+
+    def check_links(
+        self, session: PluginSession, *, on_progress: ProgressCallback | None = None
+    ) -> RunReport:
+        # Always a fresh walk over the open links: no high-water applies.
+        return self.runner().run(
+            session, LinksKind(self.app, session), full=True, on_progress=on_progress
+        )
+
+    # --- search -------------------------------------------------------------------------------
+
+    def search(
+        self,
+        tenant: str,
+        query: str | None = None,
+        *,
+        ats: str | None = None,
+        status: str | Sequence[str] | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SearchPage:
+        """Ranked search (see ``job_index``); no query = most recently updated first."""
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise BadInput(f"--limit: must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
+        if offset < 0:
+            raise BadInput(f"--offset: must be 0 or more, got {offset}")
+        statuses = _statuses(status)
+        with self.store.tenant(tenant) as repo:
+            names = {c.id: c.ats for c in repo.connections()}
+            connection_id = None
+            if ats is not None:
+                connection_id = repo.require_connection(ats).id
+            ranked = job_index.search_ids(
+                repo.session,
+                self.store.dialect,
+                repo.tenant_id,
+                query,
+                connection_id=connection_id,
+                statuses=statuses,
+                limit=limit + 1,
+                offset=offset,
+            )
+            more = len(ranked) > limit
+            ranked = ranked[:limit]
+            ids = [job_id for job_id, _ in ranked]
+            rows = {r.id: r for r in repo.all(select(JobRow).where(col(JobRow.id).in_(ids)))}
+            linked = {
+                (link.connection_id, link.ats_job_id): link.product_job_id
+                for link in repo.all(
+                    select(JobLink).where(
+                        col(JobLink.ats_job_id).in_([r.ats_id for r in rows.values()])
+                    )
+                )
+            } if rows else {}  # fmt: skip
+            items = []
+            for job_id, tier in ranked:
+                row = rows.get(job_id)
+                if row is None:  # the raw SQL filters the tenant; this is belt and braces
+                    continue
+                items.append(
+                    _job_view(
+                        row,
+                        names.get(row.connection_id, "?"),
+                        job_index.TIER_NAMES[tier] if tier is not None else None,
+                        linked.get((row.connection_id, row.ats_id)),
+                    )
+                )
+        return SearchPage(items, offset, limit, offset + limit if more else None)
+
+    def get(self, tenant: str, ats: str, ats_job_id: str) -> JobView:
+        with self.store.tenant(tenant) as repo:
+            connection = repo.require_connection(ats)
+            row = self._mirror_row(repo, connection, ats_job_id)
+            return _job_view(row, ats, None, None)
+
+    # --- import ---------------------------------------------------------------------------
+
+    def import_job(
+        self, tenant: str, ats: str, ats_job_id: str, product_job_id: str
+    ) -> ImportResult:
+        """Link ATS job -> product job; returns the prefilled fields and what is missing."""
+        ats_job_id = ats_job_id.strip()
+        product_job_id = product_job_id.strip()
+        if not ats_job_id:
+            raise BadInput("ATS_JOB_ID: must not be empty")
+        if not product_job_id:
+            raise BadInput("--job: the product job id must not be empty")
+        if len(product_job_id) > 255:
+            raise BadInput("--job: the product job id is longer than 255 characters")
+        now = self.now()
+        try:
+            with self.store.tenant(tenant, immediate=True) as repo:
+                connection = repo.require_connection(ats)
+                row = self._mirror_row(repo, connection, ats_job_id)
+                self._refuse_duplicates(repo, connection, ats_job_id, product_job_id)
+                prefilled = _prefilled(row)
+                state = CLOSED if row.status == CLOSED else row.status
+                repo.add(
+                    JobLink(
+                        connection_id=_id(connection),
+                        product_job_id=product_job_id,
+                        ats_job_id=ats_job_id,
+                        snapshot={
+                            **prefilled,
+                            "ats_id": row.ats_id,
+                            "url": row.url,
+                            "status": row.status,
+                            "status_raw": row.status_raw,
+                            "ats_updated_at": _iso(row.updated_at),
+                            "imported_at": now.isoformat(),
+                        },
+                        state=state,
+                        status_raw=row.status_raw,
+                        closed_at=now if state == CLOSED else None,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                repo.flush()
+        except IntegrityError:
+            # Lost a race with a concurrent import: report it like the checks above would.
+            with self.store.tenant(tenant) as repo:
+                connection = repo.require_connection(ats)
+                self._refuse_duplicates(repo, connection, ats_job_id, product_job_id)
+            raise
+        missing = [name for name in IMPORT_FIELDS if prefilled.get(name) in (None, "", {})]
+        return ImportResult(
+            tenant=tenant,
+            ats=ats,
+            ats_job_id=ats_job_id,
+            product_job_id=product_job_id,
+            state=state,
+            prefilled=prefilled,
+            missing=missing,
+        )
+
+    def _mirror_row(self, repo: TenantRepo, connection: Connection, ats_job_id: str) -> JobRow:
+        row = repo.first(
+            select(JobRow).where(JobRow.connection_id == connection.id, JobRow.ats_id == ats_job_id)
+        )
+        if row is None:
+            raise NotFound(
+                f"{connection.ats} job {ats_job_id!r} is not in tenant {repo.tenant_key!r}'s "
+                f"mirror (run `atsbridge sync {repo.tenant_key} {connection.ats} --jobs` first, "
+                "or check the id with `atsbridge jobs search`)"
+            )
+        return row
+
+    def _refuse_duplicates(
+        self, repo: TenantRepo, connection: Connection, ats_job_id: str, product_job_id: str
+    ) -> None:
+        by_ats = repo.first(
+            select(JobLink).where(
+                JobLink.connection_id == connection.id, JobLink.ats_job_id == ats_job_id
+            )
+        )
+        if by_ats is not None:
+            raise Conflict(
+                f"{connection.ats} job {ats_job_id} is already imported as product job "
+                f"{by_ats.product_job_id!r}"
+            )
+        by_product = repo.first(select(JobLink).where(JobLink.product_job_id == product_job_id))
+        if by_product is not None:
+            other = repo.get(Connection, by_product.connection_id)
+            where = other.ats if other else "an ATS"
+            raise Conflict(
+                f"product job {product_job_id!r} is already linked to {where} job "
+                f"{by_product.ats_job_id}"
+            )
+
+    # --- links ------------------------------------------------------------------------------
+
+    def list(self, tenant: str) -> list[LinkView]:
+        """Every linked job of the tenant, newest import first."""
+        with self.store.tenant(tenant) as repo:
+            names = {c.id: c.ats for c in repo.connections()}
+            links = repo.all(
+                select(JobLink).order_by(col(JobLink.created_at).desc(), col(JobLink.id).desc())
+            )
+            mirror: dict[tuple[int, str], JobRow] = {}
+            if links:
+                rows = repo.all(
+                    select(JobRow).where(col(JobRow.ats_id).in_([lk.ats_job_id for lk in links]))
+                )
+                mirror = {(r.connection_id, r.ats_id): r for r in rows}
+            out = []
+            for link in links:
+                row = mirror.get((link.connection_id, link.ats_job_id))
+                out.append(
+                    LinkView(
+                        product_job_id=link.product_job_id,
+                        ats=names.get(link.connection_id, "?"),
+                        ats_job_id=link.ats_job_id,
+                        state=link.state,
+                        status_raw=link.status_raw,
+                        title=str(link.snapshot.get("title", "")),
+                        current_title=row.title if row else None,
+                        in_mirror=row is not None,
+                        mirror_synced_at=row.synced_at if row else None,
+                        closed_at=link.closed_at,
+                        imported_at=link.created_at,
+                        snapshot=dict(link.snapshot),
+                    )
+                )
+            return out
+
+
+def _id(connection: Connection) -> int:
+    assert connection.id is not None
+    return connection.id
+
+
+def _statuses(status: str | Sequence[str] | None) -> list[str]:
+    if status is None:
+        return []
+    raw = status.split(",") if isinstance(status, str) else list(status)
+    out = []
+    for item in raw:
+        name = item.strip().lower().replace("-", "_")
+        if not name:
+            continue
+        try:
+            out.append(JobStatus(name).value)
+        except ValueError:
+            known = ", ".join(s.value for s in JobStatus)
+            raise BadInput(f"--status: unknown job status {item!r} (one of {known})") from None
+    return out
+
+
+def _job_view(row: JobRow, ats: str, match: str | None, linked_to: str | None) -> JobView:
+    first = row.locations[0] if row.locations else {}
+    return JobView(
+        ats=ats,
+        ats_id=row.ats_id,
+        title=row.title,
+        status=row.status,
+        status_raw=row.status_raw,
+        reference=row.reference,
+        location=format_location(first) if first else None,
+        locations=list(row.locations),
+        department=row.department,
+        employment_type=row.employment_type,
+        url=row.url,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        match=match,
+        linked_to=linked_to,
+    )
+
+
+def _prefilled(row: JobRow) -> dict[str, Any]:
+    first = row.locations[0] if row.locations else None
+    location = None
+    if first:
+        location = {**first, "text": format_location(first)}
+    return {
+        "title": row.title or None,
+        "description": row.description or None,
+        "location": location,
+        "department": row.department or None,
+        "employment_type": row.employment_type or None,
+        "reference": row.reference or None,
+    }
