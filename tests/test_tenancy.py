@@ -17,6 +17,7 @@ from atsbridge.store import (
     SyncCheckpoint,
     SyncRun,
     TaskLease,
+    tables,
 )
 from atsbridge.store.tables import TENANT_TABLES
 from sqlmodel import select
@@ -68,6 +69,15 @@ def _fill(store: Store, tenant: str) -> dict[type, int]:
             repo.add(SyncCheckpoint(connection_id=c, kind="jobs", updated_at=NOW)),
             repo.add(TaskLease(connection_id=c, task="jobs")),
         ]
+        entry = rows[5]
+        repo.flush()
+        rows.append(
+            repo.add(
+                tables.CntsKey(
+                    entry_id=entry.id, product_job_id="P1", kind="email", value="ada@example.org"
+                )
+            )
+        )
         repo.flush()
         return {type(r): r.id for r in rows}
 
