@@ -234,7 +234,8 @@ class WorkdayClient:
         """The response's operation element, or the fault raised as a clear error."""
         status = response.status_code
         if status < 400:
-            return body_child(parse(response.content, f"{operation} response"), operation)
+            what = f"Workday {operation} response"
+            return body_child(parse(response.content, what), what)
         fault = parse_fault(response.content)
         detail = fault.describe() if fault else f"HTTP {status} without a SOAP fault"
         if status in (401, 403):
