@@ -21,6 +21,7 @@ from typing import Any
 
 from atsbridge.plugins import AtsPlugin, PluginRegistry, PluginStatus
 from atsbridge.secrets import SecretBox
+from atsbridge.services.cnts import CntsService
 from atsbridge.services.connections import ConnectionService
 from atsbridge.services.jobs import JobService
 from atsbridge.services.sync import SyncService
@@ -68,6 +69,10 @@ class Atsbridge:
     @cached_property
     def sync(self) -> SyncService:
         return SyncService(self)
+
+    @cached_property
+    def cnts(self) -> CntsService:
+        return CntsService(self)
 
     @cached_property
     def jobs(self) -> JobService:

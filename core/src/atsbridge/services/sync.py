@@ -490,7 +490,7 @@ class KindSpec:
 KINDS: dict[str, KindSpec] = {}
 
 # Modules that register kinds on import. Add yours here so the CLI and the host find it.
-KIND_MODULES: tuple[str, ...] = ("atsbridge.services.jobs",)
+KIND_MODULES: tuple[str, ...] = ("atsbridge.services.jobs", "atsbridge.services.cnts")
 
 
 def register_kind(spec: KindSpec) -> KindSpec:

@@ -166,6 +166,27 @@ class CntsEntry(TenantOwned, table=True):
     updated_at: datetime = _time()
 
 
+class CntsKey(TenantOwned, table=True):
+    """One strong identifier (email, LinkedIn, phone) of a do-not-source entry, normalised.
+
+    A person may have several emails and phones; matching looks values up here, one index
+    probe each, so the entry's own ``*_norm`` columns only keep the first of each for display.
+    """
+
+    __tablename__ = "cnts_keys"
+    __table_args__ = (
+        # Covering index: a batch check is index-only probes returning the entry id.
+        sa.Index(None, "tenant_id", "product_job_id", "kind", "value", "entry_id"),
+        sa.Index(None, "entry_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = _fk("cnts_entries.id")
+    product_job_id: str = Field(max_length=255)
+    kind: str = Field(max_length=10)  # "email" | "linkedin" | "phone"
+    value: str
+
+
 class LeadRow(TenantOwned, table=True):
     """The outbox: one lead to export, with its state machine and what the ATS answered."""
 
@@ -278,6 +299,7 @@ TENANT_TABLES: tuple[type[TenantOwned], ...] = (
     Job,
     JobLink,
     CntsEntry,
+    CntsKey,
     LeadRow,
     LeadStatusHistory,
     SyncRun,

@@ -1,0 +1,935 @@
+"""Candidates Not To Source: each product job's list of people the product must not source.
+
+Two sources feed a job's list:
+
+* **ats**: the pipeline of the linked ATS job, every stage (rejected and hired included),
+  synced by the ``candidates`` sync kind through the generic ``SyncRunner``: the first pass
+  of a job lists everything; later passes ask for ``updated_since`` (incremental).
+* **file**: people imported from a CSV/xlsx file (``import_file``), atomically.
+
+**Removals.** An incremental listing only shows what changed, never what was deleted, so a
+person taken out of the ATS pipeline is only noticed by a *full* pass: every row the pass
+confirms gets ``updated_at`` = the time it was seen, and when a full pass completes the
+job's ``ats`` rows older than the pass's start are deleted (``file`` rows are never touched).
+A job gets a full pass on its first sync, on ``full=True``, and automatically when its last
+full pass is older than the connection's ``cnts_reconcile_hours`` setting (default 24); the
+time of that last full pass is kept as a ``SyncCheckpoint`` of kind ``candidates.full``.
+So a removal shows within one reconciliation period, and never makes a pass slower.
+A candidate whose page shifted during a full pass (offset paging while the ATS changes) can
+be dropped by mistake; the next run puts it back, since the change that moved it also bumps
+its ``updated_at``.
+
+**Refresh.** The host runs the kind every ``cnts_refresh_minutes`` (default 180) per
+connection; ``refresh_interval`` reads the setting.
+
+**Matching** (``check``/``check_batch``): a person is excluded when any strong identifier
+(email, LinkedIn, phone; normalised by ``atsbridge.identity``) equals one on the list, or
+when the exact normalised full name matches together with the company or the city. The
+answer names the rule. Strong identifiers live in ``cnts_keys`` (one row per value, a
+covering index), so a batch is a handful of ``IN`` probes per identifier kind.
+
+Every query here filters on ``tenant_id`` explicitly: the reads go through Core statements
+on the session's connection (fast, but outside the repository's ORM tenant hook).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import sqlalchemy as sa
+
+from atsbridge import filereader, identity
+from atsbridge.errors import AtsbridgeError, AtsUnavailable, AuthError, BadInput, Conflict
+from atsbridge.model import Candidate, CandidateQuery
+from atsbridge.services.base import Service
+from atsbridge.services.sync import (
+    FetchedPage,
+    KindSpec,
+    PageOutcome,
+    PassInfo,
+    ProgressCallback,
+    RunReport,
+    SyncRunner,
+    register_kind,
+)
+from atsbridge.sessions import PluginSession
+from atsbridge.store import CntsEntry, Connection, JobLink, SyncCheckpoint, TenantRepo
+from atsbridge.store.tables import CntsKey
+
+if TYPE_CHECKING:
+    from atsbridge.api import Atsbridge
+
+log = logging.getLogger(__name__)
+
+KIND = "candidates"
+FULL_MARK_KIND = "candidates.full"
+SOURCES = ("ats", "file")
+STRONG_KINDS = ("email", "linkedin", "phone")
+RULES = ("email", "linkedin", "phone", "name+company", "name+city")
+
+DEFAULT_REFRESH = timedelta(hours=3)
+DEFAULT_RECONCILE = timedelta(hours=24)
+PAGE_SIZE = 100
+_CHUNK = 500  # values per IN (...): well under every database's parameter limit
+
+E = CntsEntry.__table__  # type: ignore[attr-defined]
+K = CntsKey.__table__  # type: ignore[attr-defined]
+
+
+def refresh_interval(settings: dict) -> timedelta:
+    """How often the host refreshes a connection's pipelines (setting cnts_refresh_minutes)."""
+    return _minutes(settings, "cnts_refresh_minutes", DEFAULT_REFRESH)
+
+
+def reconcile_interval(settings: dict) -> timedelta:
+    """How old a job's last full pass may get before the next run is full again."""
+    value = settings.get("cnts_reconcile_hours")
+    if value is None:
+        return DEFAULT_RECONCILE
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise BadInput(f"setting cnts_reconcile_hours must be a positive number, not {value!r}")
+    return timedelta(hours=value)
+
+
+def _minutes(settings: dict, key: str, default: timedelta) -> timedelta:
+    value = settings.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise BadInput(f"setting {key} must be a positive number of minutes, not {value!r}")
+    return timedelta(minutes=value)
+
+
+# --- what callers see ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Person:
+    """Someone the product is about to source, as ``check`` takes it."""
+
+    emails: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    linkedin: str | None = None
+    phones: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    name: str | None = None
+    company: str | None = None
+    city: str | None = None
+
+
+@attrs.frozen
+class Match:
+    rule: str  # one of RULES
+    value: str  # the normalised value that matched
+    entry_id: int
+    source: str
+    name: str | None
+    added_at: datetime
+    ats_candidate_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "value": self.value,
+            "entry_id": self.entry_id,
+            "source": self.source,
+            "name": self.name,
+            "added_at": self.added_at.isoformat(),
+            "ats_candidate_id": self.ats_candidate_id if self.source == "ats" else None,
+        }
+
+
+@attrs.frozen
+class CheckResult:
+    """``excluded`` with the strongest ``rule`` that matched; ``problems`` lists input values
+    that could not be read (they were left out of the check, never guessed)."""
+
+    excluded: bool
+    rule: str | None
+    matches: tuple[Match, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "excluded": self.excluded,
+            "rule": self.rule,
+            "matches": [m.to_json() for m in self.matches],
+            "problems": list(self.problems),
+        }
+
+
+@attrs.frozen
+class EntryView:
+    id: int
+    source: str
+    name: str | None
+    emails: tuple[str, ...]
+    linkedin: str | None
+    phones: tuple[str, ...]
+    company: str | None
+    city: str | None
+    added_at: datetime
+    updated_at: datetime
+    ats_candidate_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "name": self.name,
+            "emails": list(self.emails),
+            "linkedin": self.linkedin,
+            "phones": list(self.phones),
+            "company": self.company,
+            "city": self.city,
+            "added_at": self.added_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "ats_candidate_id": self.ats_candidate_id,
+        }
+
+
+@attrs.frozen
+class EntryList:
+    total: int
+    entries: tuple[EntryView, ...]
+
+
+@attrs.frozen
+class ImportReport:
+    added: int
+    already_listed: int  # identical person already imported from a file earlier
+    duplicates_in_file: int
+    problems: tuple[filereader.RowProblem, ...]
+    columns: dict[str, str]
+    ignored_columns: tuple[str, ...]
+    file_format: str
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "already_listed": self.already_listed,
+            "duplicates_in_file": self.duplicates_in_file,
+            "problems": [{"row": p.row, "reason": p.reason} for p in self.problems],
+            "columns": self.columns,
+            "ignored_columns": list(self.ignored_columns),
+            "format": self.file_format,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "sheet": self.sheet,
+        }
+
+
+# --- normalised people ----------------------------------------------------------------------
+
+
+@attrs.define
+class _Keys:
+    """A person's normalised identifiers, as stored and as probed."""
+
+    emails: list[str] = attrs.Factory(list)
+    linkedin: str | None = None
+    phones: list[str] = attrs.Factory(list)
+    name_norm: str = ""
+    company_norm: str = ""
+    city_norm: str = ""
+    problems: list[str] = attrs.Factory(list)
+
+    def strong(self) -> Iterator[tuple[str, str]]:
+        for email in self.emails:
+            yield "email", email
+        if self.linkedin:
+            yield "linkedin", self.linkedin
+        for phone in self.phones:
+            yield "phone", phone
+
+
+def _normalize_many(
+    values: Iterable[str | None], fn: Callable[[str], str], problems: list[str]
+) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if value is None or not value.strip():
+            continue
+        try:
+            normalized = fn(value)
+        except identity.InvalidIdentifier as exc:
+            problems.append(str(exc))
+            continue
+        if normalized not in out:
+            out.append(normalized)
+    return out
+
+
+def person_keys(
+    *,
+    emails: Iterable[str | None] = (),
+    linkedin: str | None = None,
+    phones: Iterable[str | None] = (),
+    name: str | None = None,
+    company: str | None = None,
+    city: str | None = None,
+    default_country: str | None = None,
+) -> _Keys:
+    problems: list[str] = []
+    linkedins = _normalize_many([linkedin], identity.normalize_linkedin, problems)
+    return _Keys(
+        emails=_normalize_many(emails, identity.normalize_email, problems),
+        linkedin=linkedins[0] if linkedins else None,
+        phones=_normalize_many(
+            phones, lambda p: identity.normalize_phone(p, default_country), problems
+        ),
+        name_norm=identity.normalize_name(name) if name else "",
+        company_norm=identity.normalize_company(company) if company else "",
+        city_norm=identity.normalize_city(city) if city else "",
+        problems=problems,
+    )
+
+
+# --- matching --------------------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def match_batch(
+    conn: sa.Connection, tenant_id: int, product_job_id: str, probes: Sequence[_Keys]
+) -> list[CheckResult]:
+    """Check every probe against one job's list in a few indexed queries."""
+    wanted: dict[tuple[str, str], list[int]] = defaultdict(list)
+    names: dict[str, list[int]] = defaultdict(list)
+    for i, probe in enumerate(probes):
+        for key in probe.strong():
+            wanted[key].append(i)
+        if probe.name_norm and (probe.company_norm or probe.city_norm):
+            names[probe.name_norm].append(i)
+    found: list[list[Match]] = [[] for _ in probes]
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, value in wanted:
+        by_kind[kind].append(value)
+    for kind, values in by_kind.items():
+        for chunk in _chunks(values):
+            statement = (
+                sa.select(
+                    K.c.value,
+                    E.c.id,
+                    E.c.source,
+                    E.c.name,
+                    E.c.added_at,
+                    E.c.ats_candidate_id,
+                )
+                .select_from(K.join(E, E.c.id == K.c.entry_id))
+                .where(
+                    K.c.tenant_id == tenant_id,
+                    K.c.product_job_id == product_job_id,
+                    K.c.kind == kind,
+                    K.c.value.in_(chunk),
+                )
+            )
+            for value, *entry in conn.execute(statement):
+                for i in wanted[(kind, value)]:
+                    found[i].append(_match(kind, value, entry))
+    for chunk in _chunks(list(names)):
+        statement = sa.select(
+            E.c.name_norm,
+            E.c.company,
+            E.c.city,
+            E.c.id,
+            E.c.source,
+            E.c.name,
+            E.c.added_at,
+            E.c.ats_candidate_id,
+        ).where(
+            E.c.tenant_id == tenant_id,
+            E.c.product_job_id == product_job_id,
+            E.c.name_norm.in_(chunk),
+        )
+        for row in conn.execute(statement):
+            name_norm: str = row[0]
+            company: str | None = row[1]
+            city: str | None = row[2]
+            listed: tuple[Any, ...] = tuple(row[3:])
+            company_norm = identity.normalize_company(company) if company else ""
+            city_norm = identity.normalize_city(city) if city else ""
+            for i in names[name_norm]:
+                probe = probes[i]
+                if probe.company_norm and probe.company_norm == company_norm:
+                    found[i].append(_match("name+company", name_norm, listed))
+                elif probe.city_norm and probe.city_norm == city_norm:
+                    found[i].append(_match("name+city", name_norm, listed))
+    results = []
+    for probe, matches in zip(probes, found, strict=True):
+        matches.sort(key=lambda m: (RULES.index(m.rule), m.entry_id))
+        results.append(
+            CheckResult(
+                excluded=bool(matches),
+                rule=matches[0].rule if matches else None,
+                matches=tuple(matches),
+                problems=tuple(probe.problems),
+            )
+        )
+    return results
+
+
+def _match(rule: str, value: str, entry: Sequence[Any]) -> Match:
+    entry_id, source, name, added_at, ats_candidate_id = entry
+    return Match(rule, value, entry_id, source, name, added_at, ats_candidate_id)
+
+
+# --- writing entries ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class _NewEntry:
+    external_id: str  # ATS candidate id, or the fingerprint of a file row
+    keys: _Keys
+    name: str | None
+    company: str | None
+    city: str | None
+    raw: dict[str, Any]
+
+
+def _entry_values(
+    tenant_id: int,
+    product_job_id: str,
+    source: str,
+    connection_id: int | None,
+    new: _NewEntry,
+    now: datetime,
+) -> dict[str, Any]:
+    keys = new.keys
+    return {
+        "tenant_id": tenant_id,
+        "product_job_id": product_job_id,
+        "source": source,
+        "connection_id": connection_id,
+        "name": new.name,
+        "email_norm": keys.emails[0] if keys.emails else None,
+        "linkedin_norm": keys.linkedin,
+        "phone_norm": keys.phones[0] if keys.phones else None,
+        "name_norm": keys.name_norm or None,
+        "raw": new.raw,
+        "company": new.company,
+        "city": new.city,
+        "ats_candidate_id": new.external_id,
+        "added_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_entries(
+    conn: sa.Connection,
+    tenant_id: int,
+    product_job_id: str,
+    source: str,
+    connection_id: int | None,
+    entries: Sequence[_NewEntry],
+    now: datetime,
+) -> None:
+    if not entries:
+        return
+    rows = [
+        _entry_values(tenant_id, product_job_id, source, connection_id, e, now) for e in entries
+    ]
+    # The ORM column type turns aware datetimes into what each database stores.
+    statement = sa.insert(E).returning(E.c.id, sort_by_parameter_order=True)
+    ids = [row[0] for row in conn.execute(statement, rows)]
+    _insert_keys(conn, tenant_id, product_job_id, zip(ids, (e.keys for e in entries), strict=True))
+
+
+def _insert_keys(
+    conn: sa.Connection,
+    tenant_id: int,
+    product_job_id: str,
+    pairs: Iterable[tuple[int, _Keys]],
+) -> None:
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "entry_id": entry_id,
+            "product_job_id": product_job_id,
+            "kind": kind,
+            "value": value,
+        }
+        for entry_id, keys in pairs
+        for kind, value in keys.strong()
+    ]
+    if rows:
+        conn.execute(sa.insert(K), rows)
+
+
+def _signature(keys: _Keys, name: str | None, company: str | None, city: str | None) -> str:
+    data = [keys.emails, keys.linkedin, keys.phones, name, company, city]
+    return hashlib.sha1(json.dumps(data).encode(), usedforsecurity=False).hexdigest()
+
+
+# --- pipeline sync ------------------------------------------------------------------------
+
+
+class CandidatesKind:
+    """The ``candidates`` sync kind: one scope per linked ATS job (scope = ATS job id)."""
+
+    name = KIND
+
+    def __init__(self, default_country: str | None = None, page_size: int = PAGE_SIZE):
+        self.default_country = default_country
+        self.page_size = page_size
+        self._links: dict[tuple[int, str], str | None] = {}
+
+    def fetch(
+        self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
+    ) -> FetchedPage:
+        query = CandidateQuery(
+            job_ats_id=scope, updated_since=since, cursor=cursor, page_size=self.page_size
+        )
+        page = session.call("atsbridge_list_candidates", query=query)
+        return FetchedPage(items=page.items, next_cursor=page.next_cursor)
+
+    def _product_job(self, repo: TenantRepo, connection_id: int, scope: str) -> str | None:
+        link = repo.first(
+            repo.select(JobLink).where(
+                JobLink.connection_id == connection_id, JobLink.ats_job_id == scope
+            )
+        )
+        return link.product_job_id if link is not None else None
+
+    def apply(
+        self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime
+    ) -> PageOutcome:
+        outcome = PageOutcome()
+        product_job_id = self._product_job(repo, connection_id, scope)
+        if product_job_id is None:  # unlinked while syncing: nothing to keep
+            outcome.unchanged = len(page.items)
+            return outcome
+        latest: dict[str, Candidate] = {}
+        for candidate in page.items:
+            latest[candidate.ats_id] = candidate
+            if candidate.updated_at is not None:
+                outcome.high_water = max(
+                    outcome.high_water or candidate.updated_at, candidate.updated_at
+                )
+        conn = repo.session.connection()
+        tenant_id = repo.tenant_id
+        existing: dict[str, tuple[int, str | None]] = {}
+        for chunk in _chunks(list(latest)):
+            rows = conn.execute(
+                sa.select(E.c.ats_candidate_id, E.c.id, E.c.raw["sig"].as_string()).where(
+                    E.c.tenant_id == tenant_id,
+                    E.c.product_job_id == product_job_id,
+                    E.c.source == "ats",
+                    E.c.ats_candidate_id.in_(chunk),
+                )
+            )
+            existing.update((ats_id, (entry_id, sig)) for ats_id, entry_id, sig in rows)
+        new: list[_NewEntry] = []
+        seen: list[int] = []
+        changed: list[tuple[int, _NewEntry]] = []
+        for ats_id, candidate in latest.items():
+            entry = self._entry(candidate, outcome.errors)
+            current = existing.get(ats_id)
+            if current is None:
+                new.append(entry)
+            elif current[1] == entry.raw["sig"]:
+                seen.append(current[0])
+            else:
+                changed.append((current[0], entry))
+        _insert_entries(conn, tenant_id, product_job_id, "ats", connection_id, new, now)
+        for chunk in _chunks(seen):
+            conn.execute(
+                sa.update(E)
+                .where(E.c.tenant_id == tenant_id, E.c.id.in_(chunk))
+                .values(updated_at=now)
+            )
+        if changed:
+            self._rewrite(conn, tenant_id, product_job_id, changed, now)
+        outcome.added, outcome.updated, outcome.unchanged = len(new), len(changed), len(seen)
+        return outcome
+
+    def _rewrite(
+        self,
+        conn: sa.Connection,
+        tenant_id: int,
+        product_job_id: str,
+        changed: list[tuple[int, _NewEntry]],
+        now: datetime,
+    ) -> None:
+        ids = [entry_id for entry_id, _ in changed]
+        for chunk in _chunks(ids):
+            conn.execute(sa.delete(K).where(K.c.tenant_id == tenant_id, K.c.entry_id.in_(chunk)))
+        for entry_id, entry in changed:
+            values = _entry_values(tenant_id, product_job_id, "ats", None, entry, now)
+            for column in ("tenant_id", "product_job_id", "source", "connection_id", "added_at"):
+                values.pop(column)
+            conn.execute(
+                sa.update(E).where(E.c.tenant_id == tenant_id, E.c.id == entry_id).values(**values)
+            )
+        _insert_keys(conn, tenant_id, product_job_id, ((i, e.keys) for i, e in changed))
+
+    def _entry(self, candidate: Candidate, errors: list[str]) -> _NewEntry:
+        keys = person_keys(
+            emails=candidate.emails,
+            linkedin=candidate.linkedin_url,
+            phones=candidate.phones,
+            name=candidate.full_name or None,
+            default_country=self.default_country,
+        )
+        for problem in keys.problems[:3]:
+            errors.append(f"candidate {candidate.ats_id}: {problem} (value left out)")
+        name = candidate.full_name or None
+        raw = {
+            "sig": _signature(keys, name, candidate.company, candidate.city),
+            "first_name": candidate.first_name,
+            "last_name": candidate.last_name,
+            "emails": list(candidate.emails),
+            "phones": list(candidate.phones),
+            "linkedin_url": candidate.linkedin_url,
+            "status": candidate.status.value,
+            "stage": candidate.stage,
+        }
+        return _NewEntry(candidate.ats_id, keys, name, candidate.company, candidate.city, raw)
+
+    def finish(
+        self, repo: TenantRepo, connection_id: int, scope: str, info: PassInfo, now: datetime
+    ) -> PageOutcome:
+        outcome = PageOutcome()
+        if not info.full:
+            return outcome
+        product_job_id = self._product_job(repo, connection_id, scope)
+        if product_job_id is not None:
+            # Rows a complete listing did not confirm have left the pipeline.
+            result = repo.session.connection().execute(
+                sa.delete(E).where(
+                    E.c.tenant_id == repo.tenant_id,
+                    E.c.product_job_id == product_job_id,
+                    E.c.source == "ats",
+                    E.c.updated_at < info.started_at,
+                )
+            )
+            outcome.removed = result.rowcount or 0
+        mark = _full_mark(repo, connection_id, scope)
+        if mark is None:
+            mark = repo.add(
+                SyncCheckpoint(
+                    connection_id=connection_id, kind=FULL_MARK_KIND, scope=scope, updated_at=now
+                )
+            )
+        mark.high_water = info.started_at
+        mark.updated_at = now
+        return outcome
+
+    def after_commit(self) -> None:
+        pass
+
+
+def _full_mark(repo: TenantRepo, connection_id: int, scope: str) -> SyncCheckpoint | None:
+    return repo.first(
+        repo.select(SyncCheckpoint).where(
+            SyncCheckpoint.connection_id == connection_id,
+            SyncCheckpoint.kind == FULL_MARK_KIND,
+            SyncCheckpoint.scope == scope,
+        )
+    )
+
+
+def sync_candidates(
+    app: Atsbridge,
+    session: PluginSession,
+    *,
+    full: bool = False,
+    on_progress: ProgressCallback | None = None,
+    product_job_id: str | None = None,
+) -> list[RunReport]:
+    """Sync the pipeline of every linked (not closed) job of the session's connection.
+
+    A job whose run fails for a job-specific reason (the ATS refused, a malformed payload,
+    another run in progress) is recorded as failed and the others go on; a connection-level
+    failure (credentials, ATS down) stops the whole task.
+    """
+    now = app.clock()
+    reconcile = reconcile_interval(session.settings)
+    with app.store.tenant(session.tenant) as repo:
+        statement = repo.select(JobLink).where(JobLink.connection_id == session.connection_id)
+        if product_job_id is not None:
+            statement = statement.where(JobLink.product_job_id == product_job_id)
+        links = [link for link in repo.all(statement) if link.state != "closed"]
+        plans = []
+        for link in sorted(links, key=lambda link: link.product_job_id):
+            mark = _full_mark(repo, session.connection_id, link.ats_job_id)
+            # Never forced before the first full pass ends, so a killed first pass resumes.
+            last_full = mark.high_water if mark is not None else None
+            due = last_full is not None and now - last_full >= reconcile
+            plans.append((link.ats_job_id, full or due))
+    kind = CandidatesKind(
+        default_country=session.settings.get("default_country"), page_size=PAGE_SIZE
+    )
+    runner = SyncRunner(app.store, clock=app.clock)
+    reports = []
+    for scope, run_full in plans:
+        try:
+            reports.append(runner.run(session, kind, scope, full=run_full, on_progress=on_progress))
+        except (AuthError, AtsUnavailable):
+            raise
+        except Conflict as exc:
+            log.warning("skipping job %s: %s", scope, exc)
+        except AtsbridgeError as exc:
+            log.warning("candidate sync of job %s failed: %s", scope, exc)
+    return reports
+
+
+register_kind(
+    KindSpec(
+        name=KIND,
+        flag="--candidates",
+        help="Sync the pipelines of linked jobs into their do-not-source lists.",
+        task=sync_candidates,
+        order=20,
+    )
+)
+
+
+# --- the service ----------------------------------------------------------------------------
+
+_PHONEISH = re.compile(r"^[\s\d+().\-/]+$")
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class CntsService(Service):
+    """``app.cnts``: sync, import, list/search and check a product job's do-not-source list."""
+
+    def sync(
+        self,
+        tenant: str,
+        ats: str,
+        *,
+        full: bool = False,
+        product_job_id: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[RunReport]:
+        with self.app.open_session(tenant, ats) as session:
+            return sync_candidates(
+                self.app,
+                session,
+                full=full,
+                on_progress=on_progress,
+                product_job_id=product_job_id,
+            )
+
+    # --- import --------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        tenant: str,
+        product_job_id: str,
+        path: str | Path,
+        *,
+        sheet: str | None = None,
+        default_country: str | None = None,
+        max_rows: int = filereader.MAX_ROWS,
+        max_bytes: int = filereader.MAX_BYTES,
+    ) -> ImportReport:
+        """Add a file's valid rows to the job's list (source "file") in one transaction."""
+        _check_job_id(product_job_id)
+        country = default_country or self.default_country(tenant, product_job_id)
+        read = filereader.read_people(
+            path, sheet=sheet, default_country=country, max_rows=max_rows, max_bytes=max_bytes
+        )
+        entries: dict[str, _NewEntry] = {}
+        duplicates = 0
+        for row in read.rows:
+            keys = _Keys(
+                emails=list(row.emails),
+                linkedin=row.linkedin,
+                phones=list(row.phones),
+                name_norm=row.name_norm or "",
+                company_norm=identity.normalize_company(row.company) if row.company else "",
+                city_norm=identity.normalize_city(row.city) if row.city else "",
+            )
+            sig = _signature(keys, keys.name_norm, keys.company_norm, keys.city_norm)
+            fingerprint = f"file:{sig}"
+            if fingerprint in entries:
+                duplicates += 1
+                continue
+            raw = {"sig": sig, "row": row.row, "file": Path(path).name, "values": row.raw}
+            entries[fingerprint] = _NewEntry(
+                fingerprint, keys, row.name, row.company, row.city, raw
+            )
+        with self.store.tenant(tenant) as repo:
+            conn = repo.session.connection()
+            present: set[str] = set()
+            for chunk in _chunks(list(entries)):
+                present.update(
+                    conn.execute(
+                        sa.select(E.c.ats_candidate_id).where(
+                            E.c.tenant_id == repo.tenant_id,
+                            E.c.product_job_id == product_job_id,
+                            E.c.source == "file",
+                            E.c.ats_candidate_id.in_(chunk),
+                        )
+                    ).scalars()
+                )
+            fresh = [e for key, e in entries.items() if key not in present]
+            _insert_entries(conn, repo.tenant_id, product_job_id, "file", None, fresh, self.now())
+        return ImportReport(
+            added=len(fresh),
+            already_listed=len(present),
+            duplicates_in_file=duplicates,
+            problems=read.problems,
+            columns=read.columns,
+            ignored_columns=read.ignored_columns,
+            file_format=read.file_format,
+            encoding=read.encoding,
+            delimiter=read.delimiter,
+            sheet=read.sheet,
+        )
+
+    def default_country(self, tenant: str, product_job_id: str) -> str | None:
+        """The linked connection's default_country; else the tenant's only connection's."""
+        with self.store.tenant(tenant) as repo:
+            link = repo.first(repo.select(JobLink).where(JobLink.product_job_id == product_job_id))
+            if link is not None:
+                connection = repo.get(Connection, link.connection_id)
+                return connection.settings.get("default_country") if connection else None
+            connections = repo.connections()
+            if len(connections) == 1:
+                return connections[0].settings.get("default_country")
+            return None
+
+    # --- list and search -------------------------------------------------------------------
+
+    def list_entries(
+        self,
+        tenant: str,
+        product_job_id: str,
+        *,
+        search: str | None = None,
+        source: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> EntryList:
+        """The job's entries, newest first; ``search`` matches any part of a name, email,
+        LinkedIn URL or phone, ignoring case and accents."""
+        if source is not None and source not in SOURCES:
+            raise BadInput(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
+        if limit < 1 or offset < 0:
+            raise BadInput("--limit must be at least 1 and --offset not negative")
+        with self.store.tenant(tenant) as repo:
+            conn = repo.session.connection()
+            tid = repo.tenant_id
+            where = [E.c.tenant_id == tid, E.c.product_job_id == product_job_id]
+            if source is not None:
+                where.append(E.c.source == source)
+            if search is not None and search.strip():
+                where.append(self._search_clause(tid, product_job_id, search))
+            total = conn.execute(sa.select(sa.func.count()).select_from(E).where(*where)).scalar()
+            rows = conn.execute(
+                sa.select(
+                    E.c.id,
+                    E.c.source,
+                    E.c.name,
+                    E.c.company,
+                    E.c.city,
+                    E.c.added_at,
+                    E.c.updated_at,
+                    E.c.ats_candidate_id,
+                )
+                .where(*where)
+                .order_by(E.c.added_at.desc(), E.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            keys: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+            for chunk in _chunks([r.id for r in rows]):
+                for entry_id, kind, value in conn.execute(
+                    sa.select(K.c.entry_id, K.c.kind, K.c.value)
+                    .where(K.c.tenant_id == tid, K.c.entry_id.in_(chunk))
+                    .order_by(K.c.id)
+                ):
+                    keys[entry_id][kind].append(value)
+        views = tuple(
+            EntryView(
+                id=r.id,
+                source=r.source,
+                name=r.name,
+                emails=tuple(keys[r.id]["email"]),
+                linkedin=next(iter(keys[r.id]["linkedin"]), None),
+                phones=tuple(keys[r.id]["phone"]),
+                company=r.company,
+                city=r.city,
+                added_at=r.added_at,
+                updated_at=r.updated_at,
+                ats_candidate_id=r.ats_candidate_id if r.source == "ats" else None,
+            )
+            for r in rows
+        )
+        return EntryList(total=int(total or 0), entries=views)
+
+    def _search_clause(self, tenant_id: int, product_job_id: str, search: str) -> Any:
+        text = search.strip()
+        key_terms = [K.c.value.like(_like(text.casefold()), escape="\\")]
+        try:
+            key_terms.append(K.c.value == identity.normalize_linkedin(text))
+        except identity.InvalidIdentifier:
+            pass
+        if _PHONEISH.match(text):
+            digits = re.sub(r"\D", "", text).lstrip("0")
+            if len(digits) >= 3:
+                key_terms.append(sa.and_(K.c.kind == "phone", K.c.value.like(f"%{digits}%")))
+        keyed = sa.select(K.c.entry_id).where(
+            K.c.tenant_id == tenant_id, K.c.product_job_id == product_job_id, sa.or_(*key_terms)
+        )
+        terms = [E.c.id.in_(keyed)]
+        name = identity.normalize_name(text)
+        if name:
+            terms.append(E.c.name_norm.like(_like(name), escape="\\"))
+        return sa.or_(*terms)
+
+    # --- check -----------------------------------------------------------------------------
+
+    def check(self, tenant: str, product_job_id: str, person: Person) -> CheckResult:
+        return self.check_batch(tenant, product_job_id, [person])[0]
+
+    def check_batch(
+        self,
+        tenant: str,
+        product_job_id: str,
+        people: Sequence[Person],
+        *,
+        default_country: str | None = None,
+    ) -> list[CheckResult]:
+        """One ``CheckResult`` per person, in order. Unreadable values are reported in each
+        result's ``problems`` and left out, so one bad value never fails a batch."""
+        country = default_country or self.default_country(tenant, product_job_id)
+        probes = [
+            person_keys(
+                emails=p.emails,
+                linkedin=p.linkedin,
+                phones=p.phones,
+                name=p.name,
+                company=p.company,
+                city=p.city,
+                default_country=country,
+            )
+            for p in people
+        ]
+        with self.store.tenant(tenant) as repo:
+            return match_batch(repo.session.connection(), repo.tenant_id, product_job_id, probes)
+
+
+def _check_job_id(product_job_id: str) -> None:
+    if not product_job_id or not product_job_id.strip() or len(product_job_id) > 255:
+        raise BadInput("PRODUCT_JOB_ID must be 1 to 255 characters")

@@ -1,0 +1,216 @@
+"""Pipeline sync into do-not-source lists, driven by an in-process fake ATS (tests/cntsfake)."""
+
+from __future__ import annotations
+
+import pytest
+from atsbridge.api import Atsbridge
+from atsbridge.errors import AtsError, AtsUnavailable
+from atsbridge.model import CandidateStatus
+from atsbridge.services import cnts as cnts_module
+from atsbridge.services.cnts import CntsService, Person, refresh_interval
+from atsbridge.store import SyncRun
+from cntsfake import Clock, PipelineAts, connect, link
+
+
+def listed(cnts: CntsService, tenant: str, job: str, source: str | None = "ats") -> set[str]:
+    entries = cnts.list_entries(tenant, job, source=source, limit=10_000).entries
+    return {e.ats_candidate_id or "" for e in entries}
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cnts_module, "PAGE_SIZE", 3)
+
+
+def test_initial_then_incremental_then_removal(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock, small_pages: None
+) -> None:
+    connect(app, "acme")
+    link(app, "acme", "P1", "J1")
+    link(app, "acme", "P2", "J2")
+    for i in range(8):
+        pipe.put("J1", f"c{i}", status=CandidateStatus.REJECTED if i % 3 else CandidateStatus.HIRED)
+        clock.advance(minutes=10)  # apart by more than the runner's 5-minute overlap
+    pipe.put("J2", "d1")
+
+    reports = cnts.sync("acme", "pipeats")
+    assert [r.status for r in reports] == ["succeeded", "succeeded"]
+    assert listed(cnts, "acme", "P1") == set(pipe.pipelines["J1"])
+    assert listed(cnts, "acme", "P2") == {"d1"}
+    assert all(q.updated_since is None for q in pipe.queries)
+    assert len([q for q in pipe.queries if q.job_ats_id == "J1"]) == 3  # 8 people, pages of 3
+
+    # Incremental: a new person and an edited one; only changes since the high-water mark.
+    clock.advance(hours=3)
+    pipe.queries.clear()
+    pipe.put("J1", "c_new", emails=("new.person@example.org",))
+    pipe.put("J1", "c0", emails=("changed@example.org",))
+    cnts.sync("acme", "pipeats")
+    j1 = [q for q in pipe.queries if q.job_ats_id == "J1"]
+    assert len(j1) == 1 and j1[0].updated_since is not None
+    assert listed(cnts, "acme", "P1") == set(pipe.pipelines["J1"])
+    assert cnts.check("acme", "P1", Person(emails=["CHANGED@example.org"])).rule == "email"
+    assert not cnts.check("acme", "P1", Person(emails=["c0@example.org"])).excluded
+
+    # Removal: invisible to an incremental listing, gone after the reconciliation pass.
+    pipe.remove("J1", "c3")
+    clock.advance(hours=3)
+    cnts.sync("acme", "pipeats")
+    assert "c3" in listed(cnts, "acme", "P1")
+    clock.advance(hours=24)
+    pipe.queries.clear()
+    reports = cnts.sync("acme", "pipeats")
+    assert all(q.updated_since is None for q in pipe.queries)
+    assert listed(cnts, "acme", "P1") == set(pipe.pipelines["J1"]) and "c3" not in listed(
+        cnts, "acme", "P1"
+    )
+    assert {r.scope: r.counts["removed"] for r in reports} == {"J1": 1, "J2": 0}
+
+
+def test_forced_full_run_removes_at_once_and_keeps_file_entries(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock, tmp_path
+) -> None:
+    connect(app, "acme")
+    link(app, "acme", "P1", "J1")
+    pipe.put("J1", "a")
+    pipe.put("J1", "b")
+    cnts.sync("acme", "pipeats")
+    f = tmp_path / "people.csv"
+    f.write_text("Email\nb@example.org\nfile.only@example.org\n")
+    assert cnts.import_file("acme", "P1", f).added == 2
+    pipe.remove("J1", "b")
+    clock.advance(minutes=10)
+    cnts.sync("acme", "pipeats", full=True)
+    assert listed(cnts, "acme", "P1") == {"a"}
+    # The file's copy of b stays: removal only ever touches what the ATS put there.
+    assert cnts.check("acme", "P1", Person(emails=["b@example.org"])).matches[0].source == "file"
+    assert len(cnts.list_entries("acme", "P1", source="file").entries) == 2
+
+
+def test_reconcile_interval_is_a_connection_setting(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock
+) -> None:
+    connect(app, "acme", cnts_reconcile_hours=1, cnts_refresh_minutes=30)
+    link(app, "acme", "P1", "J1")
+    pipe.put("J1", "a")
+    pipe.put("J1", "b")
+    cnts.sync("acme", "pipeats")
+    pipe.remove("J1", "a")
+    clock.advance(minutes=61)
+    cnts.sync("acme", "pipeats")
+    assert listed(cnts, "acme", "P1") == {"b"}
+    settings = app.connections.get("acme", "pipeats").settings
+    assert refresh_interval(settings).total_seconds() == 30 * 60
+    assert refresh_interval({}).total_seconds() == 3 * 3600
+
+
+def test_killed_first_pass_resumes_and_still_reconciles(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock, small_pages: None
+) -> None:
+    connect(app, "acme")
+    link(app, "acme", "P1", "J1")
+    for i in range(7):
+        pipe.put("J1", f"c{i}")
+        clock.advance(seconds=1)
+    calls = 0
+    original = pipe.atsbridge_list_candidates
+
+    def flaky(session, query):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise AtsUnavailable("down")
+        return original(session, query)
+
+    pipe.atsbridge_list_candidates = flaky  # type: ignore[method-assign]
+    with pytest.raises(AtsUnavailable):
+        cnts.sync("acme", "pipeats")
+    assert len(listed(cnts, "acme", "P1")) == 3  # the first page was committed
+    clock.advance(minutes=5)
+    cnts.sync("acme", "pipeats")
+    assert listed(cnts, "acme", "P1") == set(pipe.pipelines["J1"])
+    # The resumed pass was still the full one: it removes what the ATS dropped meanwhile.
+    pipe.remove("J1", "c6")
+    clock.advance(hours=25)
+    cnts.sync("acme", "pipeats")
+    assert listed(cnts, "acme", "P1") == set(pipe.pipelines["J1"])
+
+
+def test_a_failing_job_does_not_stop_the_others(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts
+) -> None:
+    connect(app, "acme")
+    link(app, "acme", "P1", "J1")
+    link(app, "acme", "P2", "J2")
+    pipe.put("J1", "a")
+    pipe.put("J2", "b")
+    pipe.fail_jobs["J1"] = AtsError("job J1 not found", status_code=404)
+    reports = cnts.sync("acme", "pipeats")
+    assert [r.scope for r in reports] == ["J2"]
+    assert listed(cnts, "acme", "P2") == {"b"}
+    with app.store.tenant("acme") as repo:
+        failed = repo.all(repo.select(SyncRun).where(SyncRun.status == "failed"))
+    assert [r.errors for r in failed] == [["job J1 not found"]]
+
+
+def test_connection_wide_failure_stops_the_task(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts
+) -> None:
+    connect(app, "acme")
+    link(app, "acme", "P1", "J1")
+    link(app, "acme", "P2", "J2")
+    pipe.fail_jobs["J1"] = AtsUnavailable("ATS down")
+    with pytest.raises(AtsUnavailable):
+        cnts.sync("acme", "pipeats")
+    assert len([q for q in pipe.queries if q.job_ats_id == "J2"]) == 0
+
+
+def test_identifiers_of_ats_candidates_all_match(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts
+) -> None:
+    connect(app, "acme", default_country="FR")
+    link(app, "acme", "P1", "J1")
+    pipe.put(
+        "J1",
+        "x",
+        first_name="Léa",
+        last_name="Dubois",
+        emails=("lea@example.org", "L.E.A+work@gmail.com", "not-an-email"),
+        phones=("06 12 34 56 78",),
+        linkedin_url="https://fr.linkedin.com/in/Lea-Dubois/",
+        company="Globex SA",
+        city="Paris",
+    )
+    reports = cnts.sync("acme", "pipeats")
+    assert any("not-an-email" in e for e in reports[0].errors)
+    for person, rule in [
+        (Person(emails=["lea@gmail.com"]), "email"),
+        (Person(emails=["LEA@example.org"]), "email"),
+        (Person(phones=["+33 6 12 34 56 78"]), "phone"),
+        (Person(linkedin="linkedin.com/in/lea-dubois"), "linkedin"),
+        (Person(name="LEA DUBOIS", company="globex"), "name+company"),
+        (Person(name="lea dubois", city="PARIS"), "name+city"),
+    ]:
+        result = cnts.check("acme", "P1", person)
+        assert (result.excluded, result.rule) == (True, rule), person
+        assert result.matches[0].ats_candidate_id == "x"
+    assert not cnts.check("acme", "P1", Person(name="Lea Dubois")).excluded
+    assert not cnts.check("acme", "P1", Person(name="Lea Dubois", company="Initech")).excluded
+
+
+def test_closed_links_are_not_synced_and_tenants_never_mix(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts
+) -> None:
+    connect(app, "acme")
+    connect(app, "globex")
+    link(app, "acme", "P1", "J1")
+    link(app, "globex", "P1", "J2")
+    pipe.put("J1", "a", emails=("shared@example.org",))
+    pipe.put("J2", "b")
+    cnts.sync("acme", "pipeats")
+    assert listed(cnts, "acme", "P1") == {"a"}
+    assert listed(cnts, "globex", "P1") == set()
+    assert not cnts.check("globex", "P1", Person(emails=["shared@example.org"])).excluded
+    cnts.sync("globex", "pipeats")
+    assert listed(cnts, "globex", "P1") == {"b"}
+    assert cnts.list_entries("globex", "P1", search="shared").total == 0
