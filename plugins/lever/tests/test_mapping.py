@@ -367,7 +367,7 @@ def _mutated(base: dict, keys: list[str]):
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(json_value, _mutated(POSTINGS_PAGE["data"][0], POSTING_KEYS)))
 def test_fuzz_posting(payload):
     try:
@@ -379,7 +379,7 @@ def test_fuzz_posting(payload):
         assert job.ats_id and job.title
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(json_value, _mutated(OPPORTUNITIES_PAGE["data"][0], OPP_KEYS)))
 def test_fuzz_opportunity(payload):
     reasons = mapping.parse_archive_reasons(ARCHIVE_REASONS["data"])
@@ -392,7 +392,7 @@ def test_fuzz_opportunity(payload):
         assert cand.ats_id and cand.application_id
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(json_value)
 def test_fuzz_lists(payload):
     for parse in (mapping.parse_stages, mapping.parse_archive_reasons):

@@ -364,6 +364,7 @@ def opportunity_to_candidate(
     first, last = split_name(opt_str(opp, "name", record))
     stage_id, stage_name = _stage_of(opp, record, stages)
     archived = opt_obj(opp, "archived", record)
+    status_raw: str | None
     if archived is not None:
         reason_id = opt_str(archived, "reason", record, "archived.")
         ms_to_datetime(archived.get("archivedAt"), record, "archived.archivedAt")

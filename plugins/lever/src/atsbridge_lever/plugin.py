@@ -139,7 +139,7 @@ def atsbridge_plugin_info() -> PluginInfo:
         name=NAME,
         version=__version__,
         display_name="Lever",
-        capabilities=CAPABILITIES,
+        capabilities=CAPABILITIES,  # type: ignore[arg-type]  # attrs converter typing
         config_schema=json.loads(_resource("config.schema.json")),
         setup_instructions=_resource("setup.md"),
         api_version=API_VERSION,
