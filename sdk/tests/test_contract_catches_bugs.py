@@ -1,0 +1,194 @@
+"""The contract kit catches real bugs: each broken variant of the example plugin fails the
+check meant for it, with a message that says what is wrong."""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+from typing import Any
+
+import attrs
+import pytest
+from atsbridge.model import Page
+from atsbridge_sdk.contract import Harness, run_checks
+from atsbridge_sdk.contract.example import plugin as example
+from atsbridge_sdk.contract.example.client import ExampleSession
+
+log = logging.getLogger("atsbridge_broken_example")
+
+
+class Delegating:
+    """Every hook goes to the example plugin; each subclass breaks one thing."""
+
+    session_class: type[ExampleSession] = ExampleSession
+
+    def atsbridge_plugin_info(self) -> Any:
+        return example.atsbridge_plugin_info()
+
+    def atsbridge_sandbox(self, options: Any) -> Any:
+        return example.atsbridge_sandbox(options=options)
+
+    def atsbridge_open_session(self, config: dict, context: Any) -> Any:
+        session = self.session_class(config, context)
+        session.check()
+        return session
+
+    def atsbridge_search_jobs(self, session: Any, query: Any) -> Any:
+        return example.atsbridge_search_jobs(session=session, query=query)
+
+    def atsbridge_list_candidates(self, session: Any, query: Any) -> Any:
+        return example.atsbridge_list_candidates(session=session, query=query)
+
+    def atsbridge_job_statuses(self, session: Any, job_ids: list[str]) -> Any:
+        return example.atsbridge_job_statuses(session=session, job_ids=job_ids)
+
+    def atsbridge_push_lead(self, session: Any, job_id: str, lead: Any, idempotency_key: str):
+        return example.atsbridge_push_lead(
+            session=session, job_id=job_id, lead=lead, idempotency_key=idempotency_key
+        )
+
+
+class IgnoresUpdatedSince(Delegating):
+    """Forgets to send updated_since to the ATS (a full sync every time)."""
+
+    def atsbridge_search_jobs(self, session, query):
+        return super().atsbridge_search_jobs(session, attrs.evolve(query, updated_since=None))
+
+    def atsbridge_list_candidates(self, session, query):
+        return super().atsbridge_list_candidates(session, attrs.evolve(query, updated_since=None))
+
+
+class DropsLastPage(Delegating):
+    """An off-by-one stop condition: ends when the *next* page would be the last one."""
+
+    def _stop_early(self, fetch, query):
+        page = fetch(query)
+        if page.next_cursor is not None:
+            following = fetch(attrs.evolve(query, cursor=page.next_cursor))
+            if following.next_cursor is None:
+                return Page(page.items, None)
+        return page
+
+    def atsbridge_search_jobs(self, session, query):
+        return self._stop_early(
+            lambda q: super(DropsLastPage, self).atsbridge_search_jobs(session, q), query
+        )
+
+    def atsbridge_list_candidates(self, session, query):
+        return self._stop_early(
+            lambda q: super(DropsLastPage, self).atsbridge_list_candidates(session, q), query
+        )
+
+
+class _NoLookupSession(ExampleSession):
+    def find_candidate(self, lead, idempotency_key):
+        return None  # never looks for what a previous attempt created
+
+
+class DuplicatesOnReplay(Delegating):
+    session_class = _NoLookupSession
+
+
+class _HastySession(ExampleSession):
+    def __init__(self, config, context):
+        super().__init__(config, context)
+        send = self.http.request
+
+        def hasty(method, url, *, accept=(), **kw):
+            # Retries 429 on its own, at once, instead of letting the client honour Retry-After.
+            for _ in range(10):
+                response = send(method, url, accept=(*accept, 429), **kw)
+                if response.status_code != 429:
+                    break
+            return response
+
+        self.http.request = hasty  # type: ignore[method-assign]
+
+
+class IgnoresRetryAfter(Delegating):
+    session_class = _HastySession
+
+
+class LogsItsToken(Delegating):
+    def atsbridge_open_session(self, config, context):
+        log.debug("opening session with config %s", config)
+        return super().atsbridge_open_session(config, context)
+
+
+BROKEN = {
+    "ignores updated_since": (
+        IgnoresUpdatedSince,
+        ["job_search_updated_since", "candidates_updated_since"],
+        "updated_since must be sent to the ATS",
+    ),
+    "drops the last page": (
+        DropsLastPage,
+        ["job_search_pages", "candidates_pipeline"],
+        "missed",
+    ),
+    "duplicates on replay": (
+        DuplicatesOnReplay,
+        ["lead_push_idempotent", "lead_push_lost_response"],
+        "expected exactly 1",
+    ),
+    "ignores Retry-After": (
+        IgnoresRetryAfter,
+        ["retry_after"],
+        "it must wait the time the ATS asks for",
+    ),
+    "logs its token": (
+        LogsItsToken,
+        ["no_secrets"],
+        "config field 'api_key' appears in a log record",
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", BROKEN)
+def test_each_broken_plugin_is_caught_with_a_readable_failure(bug):
+    plugin_class, checks, phrase = BROKEN[bug]
+    results = run_checks(Harness(plugin_class()), checks)
+    for name in checks:
+        message = results[name]
+        assert message is not None, f"check {name} did not catch a plugin that {bug}"
+        assert phrase in message, f"{name} caught it but said: {message}"
+        assert "\n" not in message and len(message) < 400
+
+
+def test_the_token_is_masked_in_the_failure_message():
+    message = run_checks(Harness(LogsItsToken()), ["no_secrets"])["no_secrets"]
+    assert message is not None
+    assert "<SECRET>" in message and "exk_live_" not in message.replace("exk_live_0", "")
+
+
+def test_the_delegating_base_itself_passes_the_checks_the_bugs_break():
+    names = sorted({name for _, checks, _ in BROKEN.values() for name in checks})
+    assert run_checks(Harness(Delegating()), names) == dict.fromkeys(names)
+
+
+def test_contract_suite_reports_a_bug_through_pytest(pytester):
+    pytester.makepyfile(
+        test_broken=textwrap.dedent(
+            """
+            import attrs
+            from atsbridge_sdk.contract import ContractSuite
+            from atsbridge_sdk.contract.example import plugin as example
+
+            class Plugin:
+                def __getattr__(self, name):
+                    return getattr(example, name)
+
+                def atsbridge_search_jobs(self, session, query):
+                    query = attrs.evolve(query, updated_since=None)
+                    return example.atsbridge_search_jobs(session=session, query=query)
+
+            class TestContract(ContractSuite):
+                plugin = Plugin()
+            """
+        )
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "job_search")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*test_job_search_honours_updated_since*", "*updated_since must be sent to the ATS*"]
+    )
