@@ -345,15 +345,13 @@ def test_archived_application_counts_as_existing(sandbox, session):
 
 
 def test_recruiters_own_opportunity_is_not_annotated(sandbox, session):
-    job = open_job(sandbox)
-    contact = sandbox.pipeline(job)[0]
-    email = sandbox.contacts[contact]["emails"][0]
-    opp = next(o for o in sandbox.opportunities_of(contact))
-    if opp["archived"] is None:
-        lead = make_lead(emails=[email])
-        result = plugin.atsbridge_push_lead(session, job, lead, "k")
-        assert result.already_existed and result.candidate_id == contact
-        assert sandbox.notes_of(opp["id"]) == [] and sandbox.files_of(opp["id"]) == []
+    opp = next(o for o in sandbox.opportunities.values() if o["archived"] is None)
+    job = sandbox.opportunity_posting[opp["id"]]
+    email = sandbox.contacts[opp["contact"]]["emails"][0]
+    result = plugin.atsbridge_push_lead(session, job, make_lead(emails=[email]), "k")
+    assert result.already_existed
+    assert (result.candidate_id, result.application_id) == (opp["contact"], opp["id"])
+    assert sandbox.notes_of(opp["id"]) == [] and sandbox.files_of(opp["id"]) == []
 
 
 def _lose_response_once(sandbox, method: str, path_suffix: str) -> None:
