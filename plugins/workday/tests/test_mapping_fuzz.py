@@ -73,7 +73,7 @@ def trees(draw, depth=0):
     el = ET.Element(soap.wd(draw(st.sampled_from(NAMES))))
     if draw(st.booleans()):
         el.set(soap.wd(draw(st.sampled_from(["type", "Descriptor"]))), draw(st.text(max_size=8)))
-    if depth < 4:
+    if depth < 3:
         for sub in draw(st.lists(trees(depth=depth + 1), max_size=4)):
             el.append(sub)
     if draw(st.booleans()):
@@ -81,7 +81,7 @@ def trees(draw, depth=0):
     return el
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=80)
 @given(trees())
 def test_random_trees_raise_only_payload_errors(tree):
     run_all(tree)

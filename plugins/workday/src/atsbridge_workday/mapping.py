@@ -37,10 +37,10 @@ REQUISITION_GROUPS = ("Job_Requisition_Detail_Data", "Hiring_Requirement_Data")
 
 
 def iso(when: datetime) -> str:
-    """Workday dateTime in UTC with a ``Z``."""
+    """Workday dateTime in UTC with a ``Z``; fractions kept, so a window's edge is exact."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _datetime(value: str | None, record: str, field: str) -> datetime | None:
