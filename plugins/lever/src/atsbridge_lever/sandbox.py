@@ -212,9 +212,9 @@ class LeverSandbox(Sandbox):
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
     def _now_ms(self) -> int:
-        # Never earlier than anything already stored, so an edit always moves updatedAt
-        # forward even though the seeded world is dated in the future.
-        self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
+        # A second past anything already stored, whatever the wall clock says, so an edit
+        # always stands clear of the seeded data for updated_since checks.
+        self._last_ms = max(int(time.time() * 1000), self._last_ms + 1000)
         return self._last_ms
 
     # -- seeding -------------------------------------------------------------------------
