@@ -24,9 +24,10 @@ from atsbridge.model import (
 )
 
 from atsbridge_sdk.auth import ApiKeyHeader
-from atsbridge_sdk.contract.example import mapping
 from atsbridge_sdk.http import HttpClient
 from atsbridge_sdk.paginate import CursorPaginator, fetch_page
+
+from . import mapping
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from atsbridge.model import (
     SessionContext,
 )
 
-from atsbridge_sdk.contract.example.client import DISPLAY_NAME, RATE_LIMIT, ExampleSession
+from .client import DISPLAY_NAME, RATE_LIMIT, ExampleSession
 
 NAME = "example"
 VERSION = "0.1.0"
@@ -55,7 +55,7 @@ def atsbridge_plugin_info() -> PluginInfo:
 
 @hookimpl
 def atsbridge_sandbox(options: SandboxOptions) -> Any:
-    from atsbridge_sdk.contract.example.sandbox import ExampleSandbox
+    from .sandbox import ExampleSandbox
 
     return ExampleSandbox(options)
 

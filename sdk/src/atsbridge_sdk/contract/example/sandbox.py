@@ -10,7 +10,6 @@ from typing import Any
 
 from atsbridge.model import CandidateStatus, JobStatus, SandboxOptions
 
-from atsbridge_sdk.contract.example.mapping import JOB_STATE, JOB_STATUS
 from atsbridge_sdk.sandbox import (
     BadRequest,
     JobFacts,
@@ -24,6 +23,8 @@ from atsbridge_sdk.sandbox import (
     make_world,
     route,
 )
+
+from .mapping import JOB_STATE, JOB_STATUS
 
 # unified status -> (stage, outcome)
 STATUS_STAGE = {
@@ -232,7 +233,7 @@ class ExampleSandbox(Sandbox):
 
     @route("GET", "/v1/me")
     def me(self, request: SandboxRequest) -> SandboxResponse:
-        return json_response({"account": "Example Co", "key_name": "atsbridge"})
+        return json_response({"account": "Acme Corp", "key_name": "atsbridge"})
 
     @route("GET", "/v1/jobs")
     def list_jobs(self, request: SandboxRequest) -> SandboxResponse:
