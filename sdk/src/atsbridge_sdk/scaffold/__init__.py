@@ -110,6 +110,6 @@ def create_plugin(name: str, dest_dir: str | Path) -> Path:
         ("test_contract.py.tmpl", root / "tests" / "test_contract.py"),
         ("test_mapping.py.tmpl", root / "tests" / "test_mapping.py"),
     ):
-        text = string.Template(templates.joinpath(template).read_text("utf-8"))
-        target.write_text(text.substitute(names), "utf-8")
+        source = string.Template(templates.joinpath(template).read_text("utf-8"))
+        target.write_text(source.substitute(names), "utf-8")
     return root
