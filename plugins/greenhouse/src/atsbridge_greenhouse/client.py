@@ -132,7 +132,7 @@ class GreenhouseClient:
         parts = urlsplit(absolute)
         if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
             raise AtsError(f"Greenhouse next-page link points off {self.base_url}: {url[:80]}")
-        if not parts.path.startswith(c.API_PREFIX + "/"):
+        if not parts.path.startswith(self._origin.path.rstrip("/") + c.API_PREFIX + "/"):
             raise AtsError(f"Greenhouse next-page link is not a v3 API URL: {url[:80]}")
         return absolute
 
