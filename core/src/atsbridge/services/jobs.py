@@ -263,21 +263,23 @@ class _Events:
 
     def fire(self) -> None:
         pending, self.pending = self.pending, []
-        hook = self.app.registry.hook
         for event in pending:
-            try:
-                if isinstance(event, JobClosed):
-                    hook.atsbridge_job_closed(event=event)
-                else:
-                    hook.atsbridge_job_reopened(event=event)
-            except Exception:  # an observer's bug must not fail the sync that already committed
-                log.exception(
-                    "an atsbridge_job_%s hook failed for %s/%s job %s",
-                    "closed" if isinstance(event, JobClosed) else "reopened",
-                    event.tenant,
-                    event.ats,
-                    event.ats_job_id,
-                )
+            name = "job_closed" if isinstance(event, JobClosed) else "job_reopened"
+            caller = getattr(self.app.registry.hook, f"atsbridge_{name}")
+            # Each observer on its own: one failing must neither starve the others of the
+            # event nor fail a sync whose changes are already committed.
+            for impl in caller.get_hookimpls():
+                try:
+                    impl.function(event=event)
+                except Exception:
+                    log.exception(
+                        "the atsbridge_%s hook of %s failed for %s/%s job %s",
+                        name,
+                        impl.plugin_name,
+                        event.tenant,
+                        event.ats,
+                        event.ats_job_id,
+                    )
 
 
 def _links_for(repo: TenantRepo, connection_id: int, ats_ids: Sequence[str]) -> dict[str, JobLink]:
