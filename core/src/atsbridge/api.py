@@ -24,6 +24,7 @@ from atsbridge.secrets import SecretBox
 from atsbridge.services.cnts import CntsService
 from atsbridge.services.connections import ConnectionService
 from atsbridge.services.jobs import JobService
+from atsbridge.services.leads import LeadService
 from atsbridge.services.sync import SyncService
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Store, utcnow
@@ -77,6 +78,10 @@ class Atsbridge:
     @cached_property
     def jobs(self) -> JobService:
         return JobService(self)
+
+    @cached_property
+    def leads(self) -> LeadService:
+        return LeadService(self)
 
     # --- plugins and sessions ---------------------------------------------------------------
 

@@ -62,9 +62,7 @@ def validate_config(schema: dict, config: Any) -> dict:
     with_defaults = apply_defaults(schema, config)
     resolved = apply_defaults(schema, resolved)
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
-    problems: list[str] = []
-    for error in validator.iter_errors(resolved):
-        problems.extend(_describe(error))
+    problems = describe_errors(validator, resolved, PREFIX)
     problems.extend(_url_problems(schema, resolved, PREFIX))
     # A field whose reference did not resolve is reported once, for that reason only.
     unresolved = {p.split(": ", 1)[0] for p in ref_problems}
@@ -91,16 +89,32 @@ def apply_defaults(schema: dict, config: dict) -> dict:
     return out
 
 
-def _path(parts: Any) -> str:
-    out = PREFIX
+def describe_errors(validator: Draft202012Validator, instance: Any, prefix: str) -> list[str]:
+    """Every schema violation of ``instance`` as one ``path: reason`` line, values never quoted.
+
+    Shared with other documents validated against a published schema (the lead document);
+    ``prefix`` names the document's root in the paths (``config``, ``lead``).
+    """
+    problems: list[str] = []
+    for error in validator.iter_errors(instance):
+        problems.extend(_describe(error, prefix))
+    return problems
+
+
+def _path(parts: Any, prefix: str = PREFIX) -> str:
+    out = prefix
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else f".{p}"
     return out
 
 
-def _describe(error: ValidationError) -> list[str]:
-    where = _path(error.absolute_path)
+def _describe(error: ValidationError, prefix: str = PREFIX) -> list[str]:
+    where = _path(error.absolute_path, prefix)
     kind, arg = error.validator, error.validator_value
+    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    if isinstance(custom, str) and kind not in ("required", "additionalProperties", "type"):
+        # A schema may word its own constraint (e.g. a date pattern) for people to read.
+        return [f"{where}: {custom}"]
     if kind == "required":
         instance = error.instance if isinstance(error.instance, dict) else {}
         return [f"{where}.{name}: required" for name in arg if name not in instance]
@@ -122,8 +136,8 @@ def _describe(error: ValidationError) -> list[str]:
         "maximum": lambda: f"must be at most {arg}",
         "exclusiveMinimum": lambda: f"must be greater than {arg}",
         "exclusiveMaximum": lambda: f"must be less than {arg}",
-        "minItems": lambda: f"must have at least {arg} items",
-        "maxItems": lambda: f"must have at most {arg} items",
+        "minItems": lambda: f"must have at least {arg} item{'' if arg == 1 else 's'}",
+        "maxItems": lambda: f"must have at most {arg} item{'' if arg == 1 else 's'}",
         "uniqueItems": lambda: "must not repeat items",
         "anyOf": lambda: "does not match any allowed form",
         "oneOf": lambda: "must match exactly one allowed form",
