@@ -372,7 +372,7 @@ def _mutations(base: dict, keys: list[str]):
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(json_value, _mutations(JOBS_PAGE["content"][0], job_keys)))
 def test_fuzz_job_mapping_only_raises_payload_error(raw):
     try:
@@ -383,7 +383,7 @@ def test_fuzz_job_mapping_only_raises_payload_error(raw):
         assert isinstance(job.ats_id, str) and isinstance(job.title, str)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(json_value, _mutations(CANDIDATES_PAGE["content"][1], cand_keys)))
 def test_fuzz_candidate_mapping_only_raises_payload_error(raw):
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
@@ -250,16 +249,17 @@ def test_rate_limit_429_with_headers(sandbox):
 
 
 class SlowCandidates(SmartRecruitersSandbox):
-    """Holds each candidates listing long enough for a second one to overlap it."""
+    """Holds each candidates listing until the test lets it go, so a second one overlaps."""
 
     def __init__(self, options):
         super().__init__(options)
         self.entered = threading.Event()
+        self.release = threading.Event()
 
     @route("GET", "/candidates")
     def list_candidates(self, request: SandboxRequest):
         self.entered.set()
-        time.sleep(0.3)
+        self.release.wait(5)
         return super().list_candidates(request)
 
 
@@ -277,6 +277,7 @@ def test_only_one_candidates_listing_at_a_time():
         assert box.entered.wait(5)
         with keyed(box) as c:
             second = c.get("/candidates", params={"limit": 1})
+        box.release.set()
         t.join()
         assert results["first"] == 200
         assert second.status_code == 429

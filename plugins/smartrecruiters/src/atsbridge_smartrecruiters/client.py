@@ -6,6 +6,23 @@ README's "UNCONFIRMED assumptions" section), so correcting one is a one-line cha
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import httpx
+from atsbridge.config import url_problem
+from atsbridge.errors import AtsError, ConfigError, PayloadError
+from atsbridge.model import Attachment, RateLimit
+from atsbridge_sdk.auth import ApiKeyHeader, OAuth2ClientCredentials
+from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
+from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter
+from atsbridge_sdk.paginate import CursorPaginator, OffsetLimitPaginator, fetch_page
+
 # --- UNCONFIRMED choices (see README) -----------------------------------------------------
 # Key of the LinkedIn URL inside the candidate's ``web`` object. The Candidate API documents
 # ``linkedin``; the newer Application API spells it ``linkedIn``. We write ``linkedin`` and
@@ -26,3 +43,222 @@ ATTACHMENTS_PATH = "/candidates/{candidate_id}/attachments"
 EMAIL_LOOKUP_PARAM = "q"
 # SmartRecruiters' CREATED job status (created, not yet sourcing) is reported as a draft.
 CREATED_IS_DRAFT = True
+
+# --- the API, as documented ------------------------------------------------------------------
+API_VERSION = "Customer API v1 (jobs, candidates)"
+PRODUCTION_URL = "https://api.smartrecruiters.com"
+TOKEN_PATH = "/identity/oauth/token"
+MAX_PAGE = 100
+# Published: 10 requests/s and 8 in flight per credential. We pace a little under the rate
+# (and with a small burst) so that network jitter never lands two requests inside the
+# server's window at once.
+RATE_LIMIT = RateLimit(requests_per_second=8.0, burst=4, max_concurrency=8)
+
+API_KEY = "api_key"
+OAUTH = "oauth_client_credentials"
+
+
+@attrs.frozen
+class Settings:
+    """A connection config, checked. ``repr`` never shows a secret."""
+
+    auth_method: str
+    base_url: str
+    token_url: str
+    api_key: str | None = attrs.field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = attrs.field(default=None, repr=False)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        if not isinstance(config, Mapping):
+            raise ConfigError(["config: must be a JSON object"])
+        problems: list[str] = []
+
+        def text(name: str, required: bool) -> str | None:
+            value = config.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                if required:
+                    problems.append(f"config.{name}: required")
+                return None
+            if not isinstance(value, str):
+                problems.append(f"config.{name}: must be a string")
+                return None
+            return value.strip()
+
+        method = config.get("auth_method", API_KEY)
+        if method not in (API_KEY, OAUTH):
+            problems.append(f"config.auth_method: must be one of: {API_KEY}, {OAUTH}")
+        base_url = (text("base_url", False) or PRODUCTION_URL).rstrip("/")
+        token_url = text("token_url", False) or base_url + TOKEN_PATH
+        for name, url in (("base_url", base_url), ("token_url", token_url)):
+            reason = url_problem(url)
+            if reason:
+                problems.append(f"config.{name}: {reason}")
+        api_key = text("api_key", method == API_KEY)
+        client_id = text("client_id", method == OAUTH)
+        client_secret = text("client_secret", method == OAUTH)
+        if problems:
+            raise ConfigError(problems)
+        return cls(method, base_url, token_url, api_key, client_id, client_secret)
+
+    @property
+    def credential_id(self) -> str:
+        """Identifies the credential (not secret): the server meters per credential."""
+        who = self.api_key if self.auth_method == API_KEY else self.client_id
+        return hashlib.sha256(f"{self.base_url}\0{who}".encode()).hexdigest()
+
+
+class _CredentialShare:
+    """What every session of one credential in this process shares.
+
+    SmartRecruiters meters per credential, and the host may open several sessions of one
+    connection and call hooks from several threads: each session pacing on its own would add
+    up to more than the credential may send. So the pacer (rate and in-flight cap) and the
+    one-at-a-time lock of ``GET /candidates`` are per credential, not per session.
+    """
+
+    def __init__(self, limiter: RateLimiter):
+        self.limiter = limiter
+        self.listing_lock = threading.Lock()
+
+
+_shares: weakref.WeakValueDictionary[tuple, _CredentialShare] = weakref.WeakValueDictionary()
+_shares_guard = threading.Lock()
+
+
+def credential_share(credential_id: str, rate_limit: RateLimit, clock: Clock) -> _CredentialShare:
+    key = (credential_id, rate_limit, id(clock))
+    with _shares_guard:
+        share = _shares.get(key)
+        if share is None:
+            share = _shares[key] = _CredentialShare(RateLimiter(rate_limit, clock))
+        return share
+
+
+def _path(template: str, **ids: str) -> str:
+    return template.format(**{k: quote(v, safe="") for k, v in ids.items()})
+
+
+class SmartRecruitersClient:
+    """The endpoints the plugin uses, returning decoded JSON; mapping happens elsewhere."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rate_limit: RateLimit = RATE_LIMIT,
+        on_event: Callable[[HttpEvent], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.settings = settings
+        auth: httpx.Auth
+        if settings.auth_method == API_KEY:
+            assert settings.api_key is not None
+            auth = ApiKeyHeader("X-SmartToken", settings.api_key)
+        else:
+            assert settings.client_id is not None and settings.client_secret is not None
+            auth = OAuth2ClientCredentials(
+                settings.token_url,
+                settings.client_id,
+                settings.client_secret,
+                client_auth="body",  # SmartRecruiters takes the client credentials in the form
+                clock=clock,
+                transport=transport,
+            )
+        self.http = HttpClient(
+            settings.base_url,
+            auth=auth,
+            rate_limit=rate_limit,
+            secrets=(settings.api_key, settings.client_secret),
+            on_event=on_event,
+            clock=clock,
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+        self._share = credential_share(settings.credential_id, rate_limit, clock)
+        self.http.limiter = self._share.limiter
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """The cheapest authenticated call: one job."""
+        self.http.get("/jobs", params={"limit": 1})
+
+    def jobs_page(
+        self, params: Mapping[str, str], cursor: str | None, page_size: int
+    ) -> tuple[Any, str | None]:
+        paginator = OffsetLimitPaginator("/jobs", params=dict(params), limit=_size(page_size))
+        response, next_cursor = fetch_page(self.http, paginator, cursor)
+        return _json(response), next_cursor
+
+    def job(self, job_id: str) -> Any | None:
+        """One job, or None when the API does not know it (404)."""
+        response = self.http.get(_path("/jobs/{job_id}", job_id=job_id), accept=(404,))
+        return None if response.status_code == 404 else _json(response)
+
+    # -- candidates ------------------------------------------------------------------------------
+
+    def candidates_page(
+        self, params: Mapping[str, str], cursor: str | None, page_size: int
+    ) -> tuple[Any, str | None]:
+        query = {**params, "limit": str(_size(page_size))}
+        paginator = CursorPaginator("/candidates", params=query)
+        with self._share.listing_lock:
+            response, next_cursor = fetch_page(self.http, paginator, cursor)
+        return _json(response), next_cursor
+
+    def search_candidates(self, text: str) -> list[Any]:
+        """Every row the full-text search returns for ``text`` (all pages)."""
+        rows: list[Any] = []
+        cursor: str | None = None
+        while True:
+            body, cursor = self.candidates_page({EMAIL_LOOKUP_PARAM: text}, cursor, MAX_PAGE)
+            content = body.get("content") if isinstance(body, dict) else None
+            rows.extend(content if isinstance(content, list) else [])
+            if cursor is None:
+                return rows
+
+    def create_candidate(self, job_id: str, body: Mapping[str, Any]) -> Any:
+        # A POST is never retried by the client: a lost response is reconciled by the caller
+        # looking the person up again.
+        response = self.http.post(_path("/jobs/{job_id}/candidates", job_id=job_id), json=body)
+        return _json(response)
+
+    def assign(self, candidate_id: str, job_id: str) -> None:
+        self.http.put(_path(ASSIGN_PATH, candidate_id=candidate_id, job_id=job_id))
+
+    def attachments(self, candidate_id: str) -> Any | None:
+        """The candidate's attachments listing, or None when the endpoint is not there."""
+        path = _path(ATTACHMENTS_PATH, candidate_id=candidate_id)
+        response = self.http.get(path, accept=(404,))
+        return None if response.status_code == 404 else _json(response)
+
+    def upload(self, candidate_id: str, attachment: Attachment, kind: str) -> Any:
+        path = _path(ATTACHMENTS_PATH, candidate_id=candidate_id)
+        files = {"file": (attachment.filename, attachment.content, attachment.content_type)}
+        try:
+            response = self.http.post(path, files=files, data={"attachmentType": kind})
+        except AtsError as exc:
+            if exc.status_code != 400 or kind == FALLBACK_ATTACHMENT_TYPE:
+                raise
+            response = self.http.post(
+                path, files=files, data={"attachmentType": FALLBACK_ATTACHMENT_TYPE}
+            )
+        return _json(response)
+
+
+def _size(page_size: int) -> int:
+    return max(1, min(MAX_PAGE, int(page_size)))
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        what = f"SmartRecruiters {response.request.method} {response.request.url.path}"
+        raise PayloadError(what, "(body)", "response is not JSON") from None

@@ -1,0 +1,243 @@
+"""The atsbridge hooks for SmartRecruiters (Customer API)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from atsbridge.errors import AtsUnavailable, AuthError
+from atsbridge.hookspecs import hookimpl
+from atsbridge.model import (
+    Attachment,
+    Candidate,
+    CandidateQuery,
+    CandidateStatus,
+    Capability,
+    Job,
+    JobQuery,
+    JobState,
+    Lead,
+    Page,
+    PluginInfo,
+    PushResult,
+    SandboxOptions,
+    SessionContext,
+)
+
+from atsbridge_smartrecruiters import __version__, mapping
+from atsbridge_smartrecruiters.client import (
+    API_KEY,
+    API_VERSION,
+    FALLBACK_ATTACHMENT_TYPE,
+    RATE_LIMIT,
+    RESUME_ATTACHMENT_TYPE,
+    Settings,
+    SmartRecruitersClient,
+)
+
+NAME = "smartrecruiters"
+CAPABILITIES = frozenset(Capability)  # every lead field kind has a structured home here
+
+
+def _resource(name: str) -> str:
+    return resources.files("atsbridge_smartrecruiters").joinpath(name).read_text("utf-8")
+
+
+@hookimpl
+def atsbridge_plugin_info() -> PluginInfo:
+    return PluginInfo(
+        name=NAME,
+        version=__version__,
+        display_name="SmartRecruiters",
+        capabilities=CAPABILITIES,
+        config_schema=json.loads(_resource("config.schema.json")),
+        setup_instructions=_resource("setup.md"),
+        api_version=API_VERSION,
+        rate_limit=RATE_LIMIT,
+    )
+
+
+@hookimpl
+def atsbridge_sandbox(options: SandboxOptions) -> Any:
+    from atsbridge_smartrecruiters.sandbox import SmartRecruitersSandbox
+
+    return SmartRecruitersSandbox(options)
+
+
+class SmartRecruitersSession:
+    """One connection's client. Safe to share between the host's worker threads."""
+
+    def __init__(self, client: SmartRecruitersClient):
+        self.client = client
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __repr__(self) -> str:
+        return f"<SmartRecruitersSession {self.client.settings.base_url}>"
+
+
+@hookimpl
+def atsbridge_open_session(config: dict, context: SessionContext) -> SmartRecruitersSession:
+    settings = Settings.from_config(config)
+    client = SmartRecruitersClient(
+        settings,
+        rate_limit=context.rate_limit or RATE_LIMIT,
+        on_event=context.on_event,  # type: ignore[arg-type]
+    )
+    try:
+        client.check()
+    except AuthError as exc:
+        client.close()
+        raise AuthError(_auth_hint(settings, exc), status_code=exc.status_code) from None
+    except BaseException:
+        client.close()
+        raise
+    return SmartRecruitersSession(client)
+
+
+def _auth_hint(settings: Settings, exc: AuthError) -> str:
+    what = "API key (X-SmartToken)" if settings.auth_method == API_KEY else "OAuth client"
+    if exc.status_code == 403:
+        fix = (
+            "the credential works but lacks permissions: grant it jobs read and candidates "
+            "read/write in Settings > Credential Manager"
+        )
+    else:
+        fix = (
+            "check the value, that it belongs to this company's SmartRecruiters account and "
+            "base_url, and that it was not revoked in Settings > Credential Manager"
+        )
+    return f"SmartRecruiters rejected the {what}: {fix} ({exc})"
+
+
+@hookimpl
+def atsbridge_search_jobs(session: SmartRecruitersSession, query: JobQuery) -> Page[Job]:
+    params: dict[str, str] = {}
+    if query.text and query.text.strip():
+        params["q"] = query.text.strip()
+    if query.updated_since is not None:
+        params["updatedAfter"] = mapping.format_since(query.updated_since)
+    if query.statuses is not None:
+        if not query.statuses:
+            return Page(())
+        raw = mapping.job_statuses_for(query.statuses)
+        # ``status`` takes one value; for several we ask for all and the core filters.
+        if len(raw) == 1:
+            params["status"] = raw[0]
+    body, next_cursor = session.client.jobs_page(params, query.cursor, query.page_size)
+    rows = mapping.page_content(body, "SmartRecruiters jobs page")
+    return Page(tuple(mapping.parse_job(row, i) for i, row in enumerate(rows)), next_cursor)
+
+
+@hookimpl
+def atsbridge_list_candidates(
+    session: SmartRecruitersSession, query: CandidateQuery
+) -> Page[Candidate]:
+    params = {"jobId": query.job_ats_id}
+    if query.updated_since is not None:
+        params["updatedAfter"] = mapping.format_since(query.updated_since)
+    body, next_cursor = session.client.candidates_page(params, query.cursor, query.page_size)
+    rows = mapping.page_content(body, "SmartRecruiters candidates page")
+    items = tuple(mapping.parse_candidate(row, query.job_ats_id, i) for i, row in enumerate(rows))
+    return Page(items, next_cursor)
+
+
+@hookimpl
+def atsbridge_job_statuses(session: SmartRecruitersSession, job_ids: list[str]) -> list[JobState]:
+    # There is no multi-id jobs filter, so one GET /jobs/{id} per job; a 404 means gone.
+    known: dict[str, JobState] = {}
+    for job_id in dict.fromkeys(job_ids):
+        raw = session.client.job(job_id) if job_id.strip() else None
+        known[job_id] = mapping.missing_job_state(job_id) if raw is None else _state(job_id, raw)
+    return [known[job_id] for job_id in job_ids]
+
+
+def _state(job_id: str, raw: Any) -> JobState:
+    state = mapping.parse_job_state(raw)
+    # Report under the id we were asked about, whatever form the API echoes it in.
+    return JobState(job_id, state.status, state.status_raw, state.exists)
+
+
+@hookimpl
+def atsbridge_push_lead(
+    session: SmartRecruitersSession, job_id: str, lead: Lead, idempotency_key: str
+) -> PushResult:
+    """Find the person by email, else create them on the job; then attach the files.
+
+    The API has no idempotency key, so the key is not sent: replays are made safe by the
+    look-up, which finds what an earlier (possibly lost) attempt created.
+    """
+    client = session.client
+    body, unsupported = mapping.candidate_body(lead)
+    email = body["email"]
+    person = _find(client, email, job_id)
+    if person is not None:
+        assignment = person.assignment_for(job_id)
+        if assignment is None:
+            client.assign(person.id, job_id)
+        _attach(client, person.id, lead.attachments, fresh=False)
+        return _result(person, job_id, existed=True, unsupported=unsupported)
+    try:
+        created = mapping.structure_candidate(client.create_candidate(job_id, body))
+        fresh = True
+    except AtsUnavailable:
+        # The create may have happened with its response lost: look before giving up.
+        found = _find(client, email, job_id)
+        if found is None or found.assignment_for(job_id) is None:
+            raise
+        created, fresh = found, False
+    _attach(client, created.id, lead.attachments, fresh=fresh)
+    return _result(created, job_id, existed=False, unsupported=unsupported)
+
+
+def _find(client: SmartRecruitersClient, email: str, job_id: str) -> mapping.SrCandidate | None:
+    """The person with exactly this email, preferring one already on the job."""
+    rows = client.search_candidates(email)
+    people = [mapping.structure_candidate(row, i) for i, row in enumerate(rows)]
+    matches = [p for p in people if mapping.same_email(p, email)]
+    on_job = [p for p in matches if p.assignment_for(job_id) is not None]
+    return (on_job or matches or [None])[0]
+
+
+def _attach(
+    client: SmartRecruitersClient,
+    candidate_id: str,
+    attachments: tuple[Attachment, ...],
+    *,
+    fresh: bool,
+) -> None:
+    """Upload the lead's files (the first is the resume), skipping any already there."""
+    if not attachments:
+        return
+    present: set[str] = set()
+    if not fresh:
+        listing = client.attachments(candidate_id)
+        if listing is not None:
+            present = mapping.attachment_names(listing, candidate_id)
+    for index, attachment in enumerate(attachments):
+        if attachment.filename in present:
+            continue
+        kind = RESUME_ATTACHMENT_TYPE if index == 0 else FALLBACK_ATTACHMENT_TYPE
+        client.upload(candidate_id, attachment, kind)
+        present.add(attachment.filename)
+
+
+def _result(
+    person: mapping.SrCandidate, job_id: str, *, existed: bool, unsupported: list[str]
+) -> PushResult:
+    assignment = person.assignment_for(job_id)
+    status, stage = CandidateStatus.NEW, "NEW"
+    if assignment is not None:
+        record = f"SmartRecruiters candidate {person.id}"
+        status = mapping.candidate_status(record, assignment)
+        stage = assignment.subStatus or assignment.status
+    return PushResult(
+        candidate_id=person.id,
+        application_id=mapping.application_id(person.id, job_id),
+        already_existed=existed,
+        unsupported=tuple(unsupported),
+        status=status,
+        stage=stage,
+    )
