@@ -331,7 +331,7 @@ json_leaf = st.none() | st.booleans() | st.integers() | st.floats() | st.text(ma
 json_value = st.recursive(
     json_leaf,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
-    max_leaves=8,
+    max_leaves=5,
 )
 POSTING_KEYS = [
     "id",
@@ -367,7 +367,7 @@ def _mutated(base: dict, keys: list[str]):
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.one_of(json_value, _mutated(POSTINGS_PAGE["data"][0], POSTING_KEYS)))
 def test_fuzz_posting(payload):
     try:
@@ -379,7 +379,7 @@ def test_fuzz_posting(payload):
         assert job.ats_id and job.title
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.one_of(json_value, _mutated(OPPORTUNITIES_PAGE["data"][0], OPP_KEYS)))
 def test_fuzz_opportunity(payload):
     reasons = mapping.parse_archive_reasons(ARCHIVE_REASONS["data"])
