@@ -249,14 +249,13 @@ def put_candidate(
             unsupported.append(f"educations[{i}].field")
     if len(resume) == 0:
         application.remove(resume)
-    for name, value in (
+    taken_nowhere: tuple[tuple[str, object], ...] = (
         ("headline", lead.headline),
         ("location", lead.location),
         ("source", lead.source),  # Source_Reference ids are tenant-configured
         ("tags", lead.tags),
-    ):
-        if value:
-            unsupported.append(name)
+    )
+    unsupported.extend(field for field, given in taken_nowhere if given)
     return op, unsupported
 
 

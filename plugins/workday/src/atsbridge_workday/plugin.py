@@ -20,6 +20,20 @@ from atsbridge_workday import __version__
 from atsbridge_workday import assumptions as U
 from atsbridge_workday.client import WorkdayClient, load_schema, open_client
 
+CAPABILITIES: frozenset[Capability] = frozenset(
+    (
+        Capability.JOBS,
+        Capability.CANDIDATES,
+        Capability.JOB_STATUS,
+        Capability.LEAD_PUSH,
+        Capability.RESUME,
+        Capability.EDUCATION,
+        Capability.EXPERIENCE,
+        Capability.LINKEDIN,
+        Capability.PHONE,
+    )
+)
+
 
 @hookimpl
 def atsbridge_plugin_info() -> PluginInfo:
@@ -28,19 +42,7 @@ def atsbridge_plugin_info() -> PluginInfo:
         name="workday",
         version=__version__,
         display_name="Workday Recruiting",
-        capabilities=frozenset(
-            {
-                Capability.JOBS,
-                Capability.CANDIDATES,
-                Capability.JOB_STATUS,
-                Capability.LEAD_PUSH,
-                Capability.RESUME,
-                Capability.EDUCATION,
-                Capability.EXPERIENCE,
-                Capability.LINKEDIN,
-                Capability.PHONE,
-            }
-        ),
+        capabilities=CAPABILITIES,  # type: ignore[arg-type]  # attrs frozenset converter
         config_schema=load_schema(),
         setup_instructions=setup,
         api_version="Recruiting web service (SOAP), version set per connection (default v45.2)",
