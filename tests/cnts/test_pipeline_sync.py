@@ -146,7 +146,8 @@ def test_a_failing_job_does_not_stop_the_others(
     pipe.put("J2", "b")
     pipe.fail_jobs["J1"] = AtsError("job J1 not found", status_code=404)
     reports = cnts.sync("acme", "pipeats")
-    assert [r.scope for r in reports] == ["J2"]
+    assert [(r.scope, r.status) for r in reports] == [("J1", "failed"), ("J2", "succeeded")]
+    assert reports[0].errors == ["job J1 not found"]
     assert listed(cnts, "acme", "P2") == {"b"}
     with app.store.tenant("acme") as repo:
         failed = repo.all(repo.select(SyncRun).where(SyncRun.status == "failed"))

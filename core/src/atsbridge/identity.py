@@ -164,7 +164,10 @@ def normalize_name(value: str) -> str:
     "  Léa  O'Brien-Dubois" becomes "lea o brien dubois"; a value with no letters or digits
     becomes "".
     """
-    text = unicodedata.normalize("NFKD", value[:MAX_LENGTH].casefold())
+    # Compatibility forms (fullwidth, math letters) decompose before casefolding so that the
+    # result is stable: folding it again changes nothing.
+    text = unicodedata.normalize("NFKD", value[:MAX_LENGTH])
+    text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
     words = []
     current: list[str] = []

@@ -62,7 +62,7 @@ from atsbridge.services.sync import (
     register_kind,
 )
 from atsbridge.sessions import PluginSession
-from atsbridge.store import CntsEntry, Connection, JobLink, SyncCheckpoint, TenantRepo
+from atsbridge.store import CntsEntry, Connection, JobLink, SyncCheckpoint, SyncRun, TenantRepo
 from atsbridge.store.tables import CntsKey
 
 if TYPE_CHECKING:
@@ -112,13 +112,19 @@ def _minutes(settings: dict, key: str, default: timedelta) -> timedelta:
 # --- what callers see ----------------------------------------------------------------------
 
 
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):  # one value given where a list was meant
+        return (values,)
+    return tuple(values)
+
+
 @attrs.frozen
 class Person:
     """Someone the product is about to source, as ``check`` takes it."""
 
-    emails: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    emails: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     linkedin: str | None = None
-    phones: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    phones: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     name: str | None = None
     company: str | None = None
     city: str | None = None
@@ -652,9 +658,10 @@ def sync_candidates(
 ) -> list[RunReport]:
     """Sync the pipeline of every linked (not closed) job of the session's connection.
 
-    A job whose run fails for a job-specific reason (the ATS refused, a malformed payload,
-    another run in progress) is recorded as failed and the others go on; a connection-level
-    failure (credentials, ATS down) stops the whole task.
+    A job whose run fails for a job-specific reason (the ATS refused, a malformed payload) is
+    recorded as failed, reported with status "failed", and the others go on; a job whose run
+    is already going elsewhere is skipped; a connection-level failure (credentials, ATS down)
+    stops the whole task.
     """
     now = app.clock()
     reconcile = reconcile_interval(session.settings)
@@ -684,7 +691,24 @@ def sync_candidates(
             log.warning("skipping job %s: %s", scope, exc)
         except AtsbridgeError as exc:
             log.warning("candidate sync of job %s failed: %s", scope, exc)
+            failed = _last_run(app, session, scope)
+            if failed is not None:
+                reports.append(failed)
     return reports
+
+
+def _last_run(app: Atsbridge, session: PluginSession, scope: str) -> RunReport | None:
+    with app.store.tenant(session.tenant) as repo:
+        runs = repo.all(
+            repo.select(SyncRun)
+            .where(SyncRun.connection_id == session.connection_id, SyncRun.kind == KIND)
+            .order_by(SyncRun.id.desc())  # type: ignore[union-attr]
+            .limit(50)
+        )
+        for run in runs:
+            if run.progress.get("scope") == scope:
+                return RunReport.from_row(session.tenant, session.ats, run)
+    return None
 
 
 register_kind(
