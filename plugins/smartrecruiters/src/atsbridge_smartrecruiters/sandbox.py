@@ -416,11 +416,7 @@ class SmartRecruitersSandbox(Sandbox):
             jobs = [j for j in jobs if j["postingStatus"] == posting]
         text = (request.arg("q") or "").strip().casefold()
         if text:
-            jobs = [
-                j
-                for j in jobs
-                if text in j["title"].casefold() or text in (j["refNumber"] or "").casefold()
-            ]
+            jobs = [j for j in jobs if text in _job_search_text(j)]
         city = request.arg("city")
         if city:
             jobs = [j for j in jobs if j["location"]["city"].casefold() == city.casefold()]
@@ -703,6 +699,14 @@ class SmartRecruitersSandbox(Sandbox):
             experiences=len(p["experience"]),
             resume=self._attachment_data[resume["id"]] if resume else None,
         )
+
+
+def _job_search_text(job: dict[str, Any]) -> str:
+    """What ``q`` searches: a full-text search over title, reference, department and place."""
+    loc = job["location"]
+    words = [job["title"], job["refNumber"] or "", job["department"]["label"]]
+    words += [loc.get("city") or "", loc.get("region") or "", loc.get("country") or ""]
+    return " ".join(words).casefold()
 
 
 class _NotFound(Exception):
