@@ -4,6 +4,7 @@ from atsbridge.store.repository import Store, TenantRepo, utcnow
 from atsbridge.store.tables import (
     CntsEntry,
     Connection,
+    HostRow,
     Job,
     JobLink,
     LeadRow,
@@ -18,6 +19,7 @@ from atsbridge.store.tables import (
 __all__ = [
     "CntsEntry",
     "Connection",
+    "HostRow",
     "Job",
     "JobLink",
     "LeadRow",

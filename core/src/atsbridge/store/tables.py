@@ -294,6 +294,24 @@ class TaskLease(TenantOwned, table=True):
     last_run_at: datetime | None = _time(nullable=True)
 
 
+class HostRow(SQLModel, table=True):
+    """A running host daemon (``atsbridge host run``) and its last heartbeat.
+
+    Not tenant data: the hosts sharing one database read this table to know who is alive,
+    which spreads connections' tasks over them and hands a dead host's work to the others.
+    """
+
+    __tablename__ = "hosts"
+    __table_args__ = (sa.Index(None, "heartbeat_at"),)
+
+    id: str = Field(primary_key=True, max_length=255)
+    # hostname:pid of the process, the same form sync runs record as their ``host``.
+    process: str = Field(max_length=255)
+    started_at: datetime = _time()
+    heartbeat_at: datetime = _time()
+    info: dict = _json(dict)
+
+
 TENANT_TABLES: tuple[type[TenantOwned], ...] = (
     Connection,
     Job,
