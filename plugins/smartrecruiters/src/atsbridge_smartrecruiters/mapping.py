@@ -100,7 +100,7 @@ converter.register_structure_hook(datetime, parse_timestamp)
 def _objects_only(cls: type) -> typing.Callable[[Any, Any], Any]:
     # cattrs' generated code probes keys with ``in``, which on a string is a substring test:
     # without this guard ``"location": "Paris"`` would silently become an empty location.
-    inner = make_dict_structure_fn(cls, converter)
+    inner: typing.Callable[[Any, Any], Any] = make_dict_structure_fn(cls, converter)
 
     def structure(value: Any, tp: Any) -> Any:
         if not isinstance(value, Mapping):
@@ -111,7 +111,7 @@ def _objects_only(cls: type) -> typing.Callable[[Any, Any], Any]:
 
 
 def _lists_only(tp: Any) -> typing.Callable[[Any, Any], Any]:
-    inner = list_structure_factory(tp, converter)
+    inner: typing.Callable[[Any, Any], Any] = list_structure_factory(tp, converter)
 
     def structure(value: Any, t: Any) -> Any:
         if not isinstance(value, list):

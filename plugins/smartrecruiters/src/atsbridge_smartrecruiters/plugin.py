@@ -37,7 +37,7 @@ from atsbridge_smartrecruiters.client import (
 )
 
 NAME = "smartrecruiters"
-CAPABILITIES = frozenset(Capability)  # every lead field kind has a structured home here
+CAPABILITIES: frozenset[Capability] = frozenset(Capability)  # all have a structured home
 
 
 def _resource(name: str) -> str:
@@ -195,10 +195,19 @@ def atsbridge_push_lead(
 def _find(client: SmartRecruitersClient, email: str, job_id: str) -> mapping.SrCandidate | None:
     """The person with exactly this email, preferring one already on the job."""
     rows = client.search_candidates(email)
+    # Full-text hits on other people are dropped before structuring: a malformed stranger's
+    # record must not block this push.
+    wanted = email.casefold()
+    rows = [r for r in rows if isinstance(r, dict) and _raw_email(r) == wanted]
     people = [mapping.structure_candidate(row, i) for i, row in enumerate(rows)]
     matches = [p for p in people if mapping.same_email(p, email)]
     on_job = [p for p in matches if p.assignment_for(job_id) is not None]
-    return (on_job or matches or [None])[0]
+    return next(iter(on_job or matches), None)
+
+
+def _raw_email(row: dict) -> str | None:
+    value = row.get("email")
+    return value.strip().casefold() if isinstance(value, str) else None
 
 
 def _attach(

@@ -288,14 +288,6 @@ class SmartRecruitersSandbox(Sandbox):
 
     # -- the SandboxApp contract ---------------------------------------------------------------
 
-    def start(self, port: int = 0) -> SmartRecruitersSandbox:
-        super().start(port)
-        assert self._server is not None
-        # The base handler writes headers and body separately; with Nagle's algorithm on,
-        # every keep-alive response then waits ~40 ms for a delayed ACK.
-        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-        return self
-
     def error(self, status: int, message: str) -> SandboxResponse:
         code = ERROR_CODES.get(status, "ERROR")
         return json_response(
@@ -722,10 +714,10 @@ def _candidate_problems(body: dict[str, Any]) -> list[str]:
     problems = [f"Unknown field: {k}" for k in sorted(set(body) - CREATE_FIELDS)]
     for name in ("firstName", "lastName", "email"):
         value = body.get(name)
-        if not _is_str(value) or not value.strip():
+        if not isinstance(value, str) or not value.strip():
             problems.append(f"Field {name} is required")
     email = body.get("email")
-    if _is_str(email) and email.strip() and "@" not in email:
+    if isinstance(email, str) and email.strip() and "@" not in email:
         problems.append("Field email must be an email address")
     if "phoneNumber" in body and not _is_str(body["phoneNumber"]):
         problems.append("Field phoneNumber must be a string")
