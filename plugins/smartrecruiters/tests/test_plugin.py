@@ -25,7 +25,7 @@ from atsbridge.model import (
     SessionContext,
 )
 from atsbridge.plugins import PluginRegistry
-from atsbridge_sdk.sandbox import Faults
+from atsbridge_sdk.sandbox import Faults, route
 from atsbridge_smartrecruiters import plugin
 from atsbridge_smartrecruiters.sandbox import SmartRecruitersSandbox
 from jsonschema import Draft202012Validator
@@ -517,3 +517,36 @@ def test_no_secret_in_logs_or_errors(sandbox, caplog):
     assert "retrying" in caplog.text  # the faults did make the client log
     leaked = [s for s in secrets if s and s in text]
     assert leaked == []
+
+
+class TerseSandbox(SmartRecruitersSandbox):
+    """An API variant that answers creates with an empty body and cannot list attachments."""
+
+    @route("POST", "/jobs/{job_id}/candidates")
+    def create_candidate(self, request):
+        answer = super().create_candidate(request)
+        answer.body = b""
+        return answer
+
+    @route("GET", "/candidates/{candidate_id}/attachments")
+    def list_attachments(self, request):
+        return self.error(405, "method GET not allowed")
+
+
+def test_tolerates_a_bodiless_create_and_no_attachment_listing():
+    box = TerseSandbox(OPTIONS).start()
+    try:
+        s = open_session(box)
+        job = box.jobs()[0].ats_id
+        result = plugin.atsbridge_push_lead(s, job, LEAD, "k6")
+        (facts,) = box.people("ada.quinton@example.org")
+        assert result.candidate_id == facts.ats_id and not result.already_existed
+        assert facts.resume == b"%PDF-1.7 Ada's resume"
+        other = box.jobs()[1].ats_id
+        again = plugin.atsbridge_push_lead(s, other, LEAD, "k7")
+        assert again.already_existed and again.candidate_id == facts.ats_id
+        # Unable to tell what is attached, the plugin uploads again (README, UNCONFIRMED 4).
+        assert len(box.person_record(facts.ats_id)["attachments"]) == 2
+        s.close()
+    finally:
+        box.stop()

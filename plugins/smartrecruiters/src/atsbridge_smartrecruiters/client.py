@@ -38,6 +38,8 @@ FALLBACK_ATTACHMENT_TYPE = "GENERIC_FILE"
 ASSIGN_PATH = "/candidates/{candidate_id}/jobs/{job_id}"
 # Listing a candidate's attachments, to avoid uploading the resume twice on a replay.
 ATTACHMENTS_PATH = "/candidates/{candidate_id}/attachments"
+# Answers to that listing that mean "cannot tell" (files are then uploaded) rather than fail.
+UNLISTABLE = (400, 404, 405)
 # Looking a person up by email: the candidates listing's full-text ``q`` (no documented
 # email filter); results are then matched on the exact address locally.
 EMAIL_LOOKUP_PARAM = "q"
@@ -223,33 +225,34 @@ class SmartRecruitersClient:
             if cursor is None:
                 return rows
 
-    def create_candidate(self, job_id: str, body: Mapping[str, Any]) -> Any:
+    def create_candidate(self, job_id: str, body: Mapping[str, Any]) -> Any | None:
+        """The created candidate, or None when the API answered without a JSON body."""
         # A POST is never retried by the client: a lost response is reconciled by the caller
         # looking the person up again.
         response = self.http.post(_path("/jobs/{job_id}/candidates", job_id=job_id), json=body)
-        return _json(response)
+        try:
+            return response.json()
+        except ValueError:
+            return None
 
     def assign(self, candidate_id: str, job_id: str) -> None:
         self.http.put(_path(ASSIGN_PATH, candidate_id=candidate_id, job_id=job_id))
 
     def attachments(self, candidate_id: str) -> Any | None:
-        """The candidate's attachments listing, or None when the endpoint is not there."""
+        """The candidate's attachments listing, or None when the API will not list them."""
         path = _path(ATTACHMENTS_PATH, candidate_id=candidate_id)
-        response = self.http.get(path, accept=(404,))
-        return None if response.status_code == 404 else _json(response)
+        response = self.http.get(path, accept=UNLISTABLE)
+        return None if response.status_code in UNLISTABLE else _json(response)
 
-    def upload(self, candidate_id: str, attachment: Attachment, kind: str) -> Any:
+    def upload(self, candidate_id: str, attachment: Attachment, kind: str) -> None:
         path = _path(ATTACHMENTS_PATH, candidate_id=candidate_id)
         files = {"file": (attachment.filename, attachment.content, attachment.content_type)}
         try:
-            response = self.http.post(path, files=files, data={"attachmentType": kind})
+            self.http.post(path, files=files, data={"attachmentType": kind})
         except AtsError as exc:
             if exc.status_code != 400 or kind == FALLBACK_ATTACHMENT_TYPE:
                 raise
-            response = self.http.post(
-                path, files=files, data={"attachmentType": FALLBACK_ATTACHMENT_TYPE}
-            )
-        return _json(response)
+            self.http.post(path, files=files, data={"attachmentType": FALLBACK_ATTACHMENT_TYPE})
 
 
 def _size(page_size: int) -> int:

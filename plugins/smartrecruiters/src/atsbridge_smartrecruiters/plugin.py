@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from atsbridge.errors import AtsUnavailable, AuthError
+from atsbridge.errors import AtsError, AtsUnavailable, AuthError
 from atsbridge.hookspecs import hookimpl
 from atsbridge.model import (
     Attachment,
@@ -180,14 +180,21 @@ def atsbridge_push_lead(
         _attach(client, person.id, lead.attachments, fresh=False)
         return _result(person, job_id, existed=True, unsupported=unsupported)
     try:
-        created = mapping.structure_candidate(client.create_candidate(job_id, body))
-        fresh = True
+        answer = client.create_candidate(job_id, body)
     except AtsUnavailable:
         # The create may have happened with its response lost: look before giving up.
         found = _find(client, email, job_id)
         if found is None or found.assignment_for(job_id) is None:
             raise
         created, fresh = found, False
+    else:
+        if answer is None:  # created, but the answer did not say who: look them up
+            found = _find(client, email, job_id)
+            if found is None:
+                raise AtsError(f"SmartRecruiters created {email} on job {job_id} but not found")
+            created, fresh = found, False
+        else:
+            created, fresh = mapping.structure_candidate(answer), True
     _attach(client, created.id, lead.attachments, fresh=fresh)
     return _result(created, job_id, existed=False, unsupported=unsupported)
 
