@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
-from atsbridge.model import Page
+from atsbridge.model import Page, RateLimit
 from atsbridge_sdk.contract import Harness, run_checks
 from atsbridge_sdk.contract.example import plugin as example
 from atsbridge_sdk.contract.example.client import ExampleSession
@@ -109,6 +109,17 @@ class IgnoresRetryAfter(Delegating):
     session_class = _HastySession
 
 
+class _GreedySession(ExampleSession):
+    def __init__(self, config, context):
+        # Declares far more than the ATS allows, so pacing never holds a request back.
+        greedy = RateLimit(requests_per_second=1000, burst=1000, max_concurrency=4)
+        super().__init__(config, attrs.evolve(context, rate_limit=context.rate_limit or greedy))
+
+
+class IgnoresTheRateLimit(Delegating):
+    session_class = _GreedySession
+
+
 class LogsItsToken(Delegating):
     def atsbridge_open_session(self, config, context):
         log.debug("opening session with config %s", config)
@@ -135,6 +146,11 @@ BROKEN = {
         IgnoresRetryAfter,
         ["retry_after"],
         "it must wait the time the ATS asks for",
+    ),
+    "ignores the rate limit": (
+        IgnoresTheRateLimit,
+        ["rate_limit"],
+        "exceeded the sandbox's rate limit",
     ),
     "logs its token": (
         LogsItsToken,
