@@ -158,28 +158,25 @@ _FOLD = str.maketrans(
 )
 
 
+_ASCII_WORDS = re.compile(r"[a-z0-9]+")
+_WORDS = re.compile(r"[^\W_]+")
+
+
 def normalize_name(value: str) -> str:
     """Fold accents, case, punctuation and whitespace.
 
     "  Léa  O'Brien-Dubois" becomes "lea o brien dubois"; a value with no letters or digits
     becomes "".
     """
+    value = value[:MAX_LENGTH]
+    if value.isascii():  # the common case, a hundred times cheaper than the Unicode path
+        return " ".join(_ASCII_WORDS.findall(value.lower()))
     # Compatibility forms (fullwidth, math letters) decompose before casefolding so that the
     # result is stable: folding it again changes nothing.
-    text = unicodedata.normalize("NFKD", value[:MAX_LENGTH])
+    text = unicodedata.normalize("NFKD", value)
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
-    words = []
-    current: list[str] = []
-    for c in text:
-        if c.isalnum():
-            current.append(c)
-        elif current:
-            words.append("".join(current))
-            current = []
-    if current:
-        words.append("".join(current))
-    return " ".join(words)
+    return " ".join(_WORDS.findall(text))
 
 
 _LEGAL_FORMS = frozenset(
