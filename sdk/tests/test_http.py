@@ -151,18 +151,23 @@ def test_pause_holds_every_request_of_the_connection():
 
 
 def test_concurrency_cap_is_enforced():
-    cap = 3
-    lock = threading.Lock()
-    in_flight = 0
+    cap, total = 3, 12
+    changed = threading.Condition()
+    in_flight = entered = 0
     peak = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        with lock:
+        nonlocal in_flight, peak, entered
+        with changed:
             in_flight += 1
+            entered += 1
             peak = max(peak, in_flight)
-        time.sleep(0.02)  # hold the slot long enough for the others to pile up
-        with lock:
+            changed.notify_all()
+            # Hold the slot until the cap is reached, so the test does not depend on timing;
+            # a limiter letting more through would push the peak past the cap.
+            changed.wait_for(lambda: in_flight >= cap or entered == total, timeout=2)
+        time.sleep(0.01)
+        with changed:
             in_flight -= 1
         return httpx.Response(200)
 
@@ -171,7 +176,7 @@ def test_concurrency_cap_is_enforced():
         rate_limit=RateLimit(requests_per_second=0, burst=1, max_concurrency=cap),
         transport=httpx.MockTransport(handler),
     )
-    threads = [threading.Thread(target=client.get, args=("/x",)) for _ in range(12)]
+    threads = [threading.Thread(target=client.get, args=("/x",)) for _ in range(total)]
     for t in threads:
         t.start()
     for t in threads:
