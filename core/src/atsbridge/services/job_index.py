@@ -7,12 +7,16 @@ and ATS id). ``jobs.search_text`` keeps them as ``"title | places | identifiers"
 * PostgreSQL indexes that column directly: a GIN index over a weighted ``tsvector`` (title
   A, places B, identifiers C) plus trigram indexes on the lower-cased reference and ATS id
   for substring matches (migration ``0002_job_search``).
-* SQLite feeds an FTS5 table ``job_search`` (rowid = ``jobs.id``) written here, in the
-  same transaction as the job row. Its words are prefixed with the tenant id (``t12x``
-  + word), so a tenant's search only walks that tenant's postings: without it a common
-  word in a database of a million jobs would match every tenant's rows and the tenant
-  filter would come too late to be fast. A trigger drops the FTS row when a job row is
-  deleted (connection removed, job deleted in the ATS).
+* SQLite feeds an FTS5 table ``job_search`` written here, in the same transaction as the
+  job row. Its words are prefixed with the tenant id (``t12x`` + word), so a tenant's
+  search only walks that tenant's postings: without it a common word in a database of a
+  million jobs would match every tenant's rows and the tenant filter would come too late.
+  Its rowid is a *recency key*, ``updated_at`` seconds * 2**30 + ``jobs.id`` mod 2**30: FTS5
+  returns matches in rowid order, so "newest first" streams straight out of the index and
+  a page stops after ``limit`` rows instead of sorting every match (the difference between
+  milliseconds and a quarter second for a word found in a third of 100,000 jobs). The job
+  id is the key's low bits. A trigger drops the FTS row when a job row is deleted
+  (connection removed, job deleted in the ATS).
 
 Ranking (both databases): exact reference or ATS id, then all words in the title, then
 words spread over title and places, then all words in the places, then reference or ATS id
@@ -22,9 +26,11 @@ Within a tier the most recently updated job comes first.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -59,14 +65,15 @@ def words(text: str | None) -> list[str]:
     return _WORD.findall(fold(text)) if text else []
 
 
-def _locale_names(code: str) -> list[str]:
+@functools.lru_cache(maxsize=512)
+def _locale_names(code: str) -> tuple[str, ...]:
     try:
         from phonenumbers.geodata.locale import LOCALE_DATA
     except ImportError:  # pragma: no cover - phonenumbers is a core dependency
-        return []
+        return ()
     names = LOCALE_DATA.get(code.upper())
     if not names:
-        return []
+        return ()
     out = []
     for lang in _COUNTRY_LANGUAGES:
         name = names.get(lang)
@@ -75,14 +82,14 @@ def _locale_names(code: str) -> list[str]:
             name = names.get(name[1:])
         if name and name not in out:
             out.append(name)
-    return out
+    return tuple(out)
 
 
 def country_names(code: str | None) -> list[str]:
     """Names of an ISO 3166 country in a few languages ("DE" -> Germany, Allemagne, ...)."""
     if not code or len(code) != 2:
         return []
-    return _locale_names(code)
+    return list(_locale_names(code.upper()))
 
 
 @attrs.frozen
@@ -124,31 +131,47 @@ def search_words(
 
 # --- SQLite FTS5 upkeep -------------------------------------------------------------------
 
+KEY_SHIFT = 1 << 30  # job ids must stay below this (a billion jobs) for keys to be unique
+_MAX_SECONDS = 8_000_000_000  # keeps the key inside SQLite's 64-bit integers (year 2223)
+
+
+def recency_key(job_id: int, updated_at: datetime | None, created_at: datetime | None) -> int:
+    """The FTS rowid of a job; must match the delete trigger of migration 0002_job_search."""
+    when = updated_at or created_at
+    seconds = int(when.timestamp()) if when is not None else 0
+    return min(_MAX_SECONDS, max(0, seconds)) * KEY_SHIFT + job_id % KEY_SHIFT
+
 
 def _scoped(tenant_id: int, items: Iterable[str]) -> str:
     return " ".join(f"t{tenant_id}x{w}" for w in items)
 
 
-def sqlite_index(session: Session, tenant_id: int, rows: Iterable[tuple[int, SearchWords]]) -> None:
-    """(Re)index jobs on SQLite; ``rows`` are (jobs.id, words)."""
-    batch = [
-        {
-            "id": job_id,
-            "title": _scoped(tenant_id, w.title),
-            "places": _scoped(tenant_id, w.places),
-            "idents": _scoped(tenant_id, w.idents),
-        }
-        for job_id, w in rows
-    ]
+def sqlite_index(
+    session: Session,
+    tenant_id: int,
+    rows: Iterable[tuple[int, int | None, SearchWords]],
+) -> None:
+    """(Re)index jobs on SQLite; ``rows`` are (new key, old key or None, words)."""
+    batch, stale = [], []
+    for key, old_key, w in rows:
+        stale.append({"key": key})
+        if old_key is not None and old_key != key:
+            stale.append({"key": old_key})
+        batch.append(
+            {
+                "key": key,
+                "title": _scoped(tenant_id, w.title),
+                "places": _scoped(tenant_id, w.places),
+                "idents": _scoped(tenant_id, w.idents),
+            }
+        )
     if not batch:
         return
-    session.execute(
-        sa.text("DELETE FROM job_search WHERE rowid = :id"), [{"id": b["id"]} for b in batch]
-    )
+    session.execute(sa.text("DELETE FROM job_search WHERE rowid = :key"), stale)
     session.execute(
         sa.text(
             "INSERT INTO job_search(rowid, title, places, idents) "
-            "VALUES (:id, :title, :places, :idents)"
+            "VALUES (:key, :title, :places, :idents)"
         ),
         batch,
     )
@@ -225,30 +248,28 @@ def search_ids(
     """Ranked (jobs.id, tier) of one tenant's jobs; tier is None when there is no query.
 
     Raw SQL, so the tenant filter is written out here (the session hook only covers ORM
-    statements): every branch filters on ``tenant_id``.
+    statements): every statement filters on ``tenant_id``.
     """
     params: dict[str, Any] = {"tenant_id": tenant_id, "limit": limit, "offset": offset}
     filters = _filters(params, connection_id, statuses)
     parsed = ParsedQuery.parse(query) if query is not None else None
+    nulls = " NULLS LAST" if dialect == "postgresql" else ""
     if parsed is None or not parsed.exact:
-        nulls = " NULLS LAST" if dialect == "postgresql" else ""
         sql = (
             f"SELECT j.id FROM jobs j WHERE j.tenant_id = :tenant_id{filters} "
             f"ORDER BY j.updated_at DESC{nulls}, j.id DESC LIMIT :limit OFFSET :offset"
         )
         return [(row[0], None) for row in session.execute(sa.text(sql), params)]
     params["exact"] = parsed.exact
-    branches = [
-        "SELECT id, 0 AS tier FROM jobs WHERE tenant_id = :tenant_id "
-        "AND (lower(reference) = :exact OR lower(ats_id) = :exact)"
-    ]
-    tokens = parsed.tokens
-    if tokens:
-        if dialect == "postgresql":
-            branches.extend(_pg_branches(params, parsed))
-        else:
-            branches.extend(_sqlite_branches(params, tenant_id, tokens))
-    nulls = " NULLS LAST" if dialect == "postgresql" else ""
+    exact = (
+        "SELECT j.id FROM jobs j WHERE j.tenant_id = :tenant_id "
+        f"AND (lower(j.reference) = :exact OR lower(j.ats_id) = :exact){filters}"
+    )
+    if dialect != "postgresql":
+        return _sqlite_search(session, params, filters, exact, tenant_id, parsed.tokens)
+    branches = [exact.replace("SELECT j.id", "SELECT j.id, 0 AS tier")]
+    if parsed.tokens:
+        branches.extend(_pg_branches(params, parsed))
     sql = (
         "WITH hits AS (" + " UNION ALL ".join(branches) + "), "
         "best AS (SELECT id, min(tier) AS tier FROM hits GROUP BY id) "
@@ -259,24 +280,74 @@ def search_ids(
     return [(row[0], row[1]) for row in session.execute(sa.text(sql), params)]
 
 
-def _sqlite_branches(params: dict[str, Any], tenant_id: int, tokens: Sequence[str]) -> list[str]:
-    fts = "SELECT rowid AS id, {tier} AS tier FROM job_search WHERE job_search MATCH :{name}"
-    params["q_title"] = _fts_all(tenant_id, tokens, "title")
-    params["q_places"] = _fts_all(tenant_id, tokens, "places")
-    params["q_idents"] = _fts_phrase(tenant_id, tokens, "idents")
-    out = [fts.format(tier=1, name="q_title")]
+def _sqlite_search(
+    session: Session,
+    params: dict[str, Any],
+    filters: str,
+    exact_sql: str,
+    tenant_id: int,
+    tokens: Sequence[str],
+) -> list[tuple[int, int | None]]:
+    """Tier by tier, each streamed newest first from the FTS index (see the module doc).
+
+    Tier *k* matches its own expression and NOT any earlier tier's, so the tiers are
+    disjoint and a page is filled from the first tier onwards; a later tier is only counted
+    (never sorted) when the page's offset reaches past an earlier one.
+    """
+    limit, skip = params["limit"], params["offset"]
+    exact_ids = [
+        row[0]
+        for row in session.execute(
+            sa.text(exact_sql + " ORDER BY j.updated_at DESC, j.id DESC"), params
+        )
+    ]
+    out: list[tuple[int, int | None]] = [(i, 0) for i in exact_ids[skip : skip + limit]]
+    skip = max(0, skip - len(exact_ids))
+    if not tokens:
+        return out
+    tiers = [(1, _fts_all(tenant_id, tokens, "title"))]
     if len(tokens) > 1:
-        params["q_mixed"] = _fts_all(tenant_id, tokens, "title places")
-        out.append(fts.format(tier=2, name="q_mixed"))
-    out.append(fts.format(tier=3, name="q_places"))
-    out.append(fts.format(tier=4, name="q_idents"))
+        tiers.append((2, _fts_all(tenant_id, tokens, "title places")))
+    tiers.append((3, _fts_all(tenant_id, tokens, "places")))
+    tiers.append((4, _fts_phrase(tenant_id, tokens, "idents")))
+    not_exact = ""
+    if exact_ids:
+        names = []
+        for i, job_id in enumerate(exact_ids):
+            params[f"x_{i}"] = job_id
+            names.append(f":x_{i}")
+        not_exact = f" AND j.id NOT IN ({', '.join(names)})"
+    base = (
+        f"FROM job_search s JOIN jobs j ON j.id = s.rowid % {KEY_SHIFT} "
+        f"WHERE job_search MATCH :match AND j.tenant_id = :tenant_id{filters}{not_exact}"
+    )
+    earlier: list[str] = []
+    for tier, expression in tiers:
+        if len(out) >= limit:
+            break
+        match = expression
+        if earlier:
+            match = f"({expression}) NOT ({' OR '.join(f'({e})' for e in earlier)})"
+        earlier.append(expression)
+        params["match"] = match
+        if skip:
+            count = session.execute(sa.text(f"SELECT count(*) {base}"), params).scalar() or 0
+            if count <= skip:
+                skip -= count
+                continue
+        params["n"], params["skip"] = limit - len(out), skip
+        rows = session.execute(
+            sa.text(f"SELECT j.id {base} ORDER BY s.rowid DESC LIMIT :n OFFSET :skip"), params
+        )
+        out.extend((row[0], tier) for row in rows)
+        skip = 0
     return out
 
 
 def _pg_branches(params: dict[str, Any], parsed: ParsedQuery) -> list[str]:
     tokens = parsed.tokens
     ts = (
-        "SELECT id, {tier} AS tier FROM jobs WHERE tenant_id = :tenant_id "
+        "SELECT id, {tier} AS tier FROM jobs j WHERE tenant_id = :tenant_id "
         f"AND {PG_TSVECTOR} @@ to_tsquery('simple', :{{name}})"
     )
     params["q_title"] = _ts_all(tokens, "A")

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -50,6 +51,29 @@ if TYPE_CHECKING:
     from atsbridge.api import Atsbridge
 
 log = logging.getLogger(__name__)
+
+_JOBS: sa.Table = JobRow.__table__  # type: ignore[attr-defined]
+_LINKS: sa.Table = JobLink.__table__  # type: ignore[attr-defined]
+_CONNECTIONS: sa.Table = Connection.__table__  # type: ignore[attr-defined]
+# What a search result shows; the description (often kilobytes) stays on disk.
+_VIEW_COLUMNS = [
+    _JOBS.c[name]
+    for name in (
+        "id",
+        "connection_id",
+        "ats_id",
+        "title",
+        "status",
+        "status_raw",
+        "reference",
+        "locations",
+        "department",
+        "employment_type",
+        "url",
+        "created_at",
+        "updated_at",
+    )
+]
 
 PAGE_SIZE = 100
 STATUS_BATCH = 100
@@ -332,7 +356,7 @@ class JobsKind:
             )
         } if ids else {}  # fmt: skip
         links = _links_for(repo, connection_id, ids)
-        changed: list[JobRow] = []
+        changed: list[tuple[JobRow, int | None]] = []  # (row, its index key before the change)
         for ats_id, job in jobs.items():
             values = _row_values(job)
             row = existing.get(ats_id)
@@ -341,12 +365,12 @@ class JobsKind:
                     JobRow(connection_id=connection_id, ats_id=ats_id, synced_at=now, **values)
                 )
                 outcome.added += 1
-                changed.append(row)
+                changed.append((row, None))
             elif any(getattr(row, k) != v for k, v in values.items()):
+                changed.append((row, _key(row)))
                 for key, value in values.items():
                     setattr(row, key, value)
                 outcome.updated += 1
-                changed.append(row)
             else:
                 outcome.unchanged += 1
             row.synced_at = now  # "seen in this pass": a full pass drops the rows it did not see
@@ -383,15 +407,22 @@ class JobsKind:
         self.events.fire()
 
 
-def _reindex(repo: TenantRepo, rows: Sequence[JobRow]) -> None:
+def _key(row: JobRow) -> int:
+    assert row.id is not None
+    return job_index.recency_key(row.id, row.updated_at, row.created_at)
+
+
+def _reindex(repo: TenantRepo, rows: Sequence[tuple[JobRow, int | None]]) -> None:
     if not rows or repo.session.get_bind().dialect.name != "sqlite":
         return  # PostgreSQL indexes jobs.search_text itself
-    entries = []
-    for row in rows:
-        assert row.id is not None
-        entries.append(
-            (row.id, job_index.search_words(row.title, row.locations, row.reference, row.ats_id))
+    entries = [
+        (
+            _key(row),
+            old_key,
+            job_index.search_words(row.title, row.locations, row.reference, row.ats_id),
         )
+        for row, old_key in rows
+    ]
     job_index.sqlite_index(repo.session, repo.tenant_id, entries)
 
 
@@ -555,14 +586,29 @@ class JobService(Service):
             raise BadInput(f"--offset: must be 0 or more, got {offset}")
         statuses = _statuses(status)
         with self.store.tenant(tenant) as repo:
-            names = {c.id: c.ats for c in repo.connections()}
+            # Core statements on the session's connection, not ORM loads: the import window
+            # calls this on every keystroke, and the ORM's per-statement work (entity loading,
+            # tenant criteria options) cost more than the index query itself. Each statement
+            # therefore filters on tenant_id explicitly.
+            conn = repo.session.connection()
+            tenant_id = repo.tenant_id
+            names: dict[int, str] = {
+                row.id: row.ats
+                for row in conn.execute(
+                    sa.select(_CONNECTIONS.c.id, _CONNECTIONS.c.ats).where(
+                        _CONNECTIONS.c.tenant_id == tenant_id
+                    )
+                )
+            }
             connection_id = None
             if ats is not None:
-                connection_id = repo.require_connection(ats).id
+                connection_id = next((i for i, name in names.items() if name == ats), None)
+                if connection_id is None:
+                    raise NotFound(f"tenant {tenant!r} has no {ats} connection")
             ranked = job_index.search_ids(
                 repo.session,
                 self.store.dialect,
-                repo.tenant_id,
+                tenant_id,
                 query,
                 connection_id=connection_id,
                 statuses=statuses,
@@ -571,16 +617,21 @@ class JobService(Service):
             )
             more = len(ranked) > limit
             ranked = ranked[:limit]
-            ids = [job_id for job_id, _ in ranked]
-            rows = {r.id: r for r in repo.all(select(JobRow).where(col(JobRow.id).in_(ids)))}
-            linked = {
-                (link.connection_id, link.ats_job_id): link.product_job_id
-                for link in repo.all(
-                    select(JobLink).where(
-                        col(JobLink.ats_job_id).in_([r.ats_id for r in rows.values()])
-                    )
+            rows = {}
+            if ranked:
+                statement = sa.select(*_VIEW_COLUMNS).where(
+                    _JOBS.c.tenant_id == tenant_id, _JOBS.c.id.in_([i for i, _ in ranked])
                 )
-            } if rows else {}  # fmt: skip
+                rows = {row.id: row for row in conn.execute(statement)}
+            linked: dict[tuple[int, str], str] = {}
+            if rows:
+                statement = sa.select(
+                    _LINKS.c.connection_id, _LINKS.c.ats_job_id, _LINKS.c.product_job_id
+                ).where(
+                    _LINKS.c.tenant_id == tenant_id,
+                    _LINKS.c.ats_job_id.in_([r.ats_id for r in rows.values()]),
+                )
+                linked = {(r[0], r[1]): r[2] for r in conn.execute(statement)}
             items = []
             for job_id, tier in ranked:
                 row = rows.get(job_id)
@@ -756,7 +807,7 @@ def _statuses(status: str | Sequence[str] | None) -> list[str]:
     return out
 
 
-def _job_view(row: JobRow, ats: str, match: str | None, linked_to: str | None) -> JobView:
+def _job_view(row: Any, ats: str, match: str | None, linked_to: str | None) -> JobView:
     first = row.locations[0] if row.locations else {}
     return JobView(
         ats=ats,

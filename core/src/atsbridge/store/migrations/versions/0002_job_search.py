@@ -11,8 +11,8 @@ Revises: 0001
 Create Date: 2026-11-28
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002_job_search"
 down_revision = "0001"
@@ -37,9 +37,10 @@ def upgrade() -> None:
             "CREATE VIRTUAL TABLE job_search USING fts5("
             "title, places, idents, tokenize = 'unicode61 remove_diacritics 2')"
         )
+        # The FTS rowid is the job's recency key (see job_index.recency_key).
         op.execute(
             "CREATE TRIGGER job_search_on_delete AFTER DELETE ON jobs BEGIN "
-            "DELETE FROM job_search WHERE rowid = old.id; END"
+            f"DELETE FROM job_search WHERE rowid = {_sqlite_key('old')}; END"
         )
         _index_existing_sqlite_rows(bind)
     elif bind.dialect.name == "postgresql":
@@ -79,9 +80,25 @@ def _trigram_schema(bind: sa.Connection) -> str:
     return str(bind.execute(sa.text("SELECT current_schema()")).scalar())
 
 
+KEY_SHIFT = 1 << 30
+
+
+def _sqlite_key(row: str) -> str:
+    """SQL twin of job_index.recency_key: updated_at seconds * 2**30 + id mod 2**30."""
+    # substr drops the fraction: strftime would round .9995 up to the next second, Python
+    # truncates.
+    seconds = (
+        f"CAST(strftime('%s', substr(coalesce({row}.updated_at, {row}.created_at, "
+        "'1970-01-01 00:00:00'), 1, 19)) AS INTEGER)"
+    )
+    return f"(min(8000000000, max(0, {seconds})) * {KEY_SHIFT} + {row}.id % {KEY_SHIFT})"
+
+
 def _index_existing_sqlite_rows(bind: sa.Connection) -> None:
     # search_text is "title | places | identifiers"; scope each word to its tenant.
-    rows = bind.execute(sa.text("SELECT id, tenant_id, search_text FROM jobs")).fetchall()
+    rows = bind.execute(
+        sa.text(f"SELECT {_sqlite_key('jobs')}, tenant_id, search_text FROM jobs")
+    ).fetchall()
     batch = []
     for job_id, tenant_id, text in rows:
         parts = (text or "").split("|")
