@@ -229,3 +229,40 @@ def test_normalisers_only_ever_raise_invalid_identifier(text: str) -> None:
             continue
         assert fn(out) == out or fn is normalize_linkedin  # idempotent where it is a spelling
     assert normalize_name(normalize_name(text)) == normalize_name(text)
+
+
+def _full_parse(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\A\+[1-9][0-9]{6,16}\Z"),
+        st.from_regex(r"\A\+(1|7|33|44|39|49|55|61|81|86|91|234|351|880)[ 0-9().\-]{6,18}\Z"),
+        phone_numbers().map(
+            lambda n: phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        ),
+    )
+)
+@settings(max_examples=600)
+def test_fast_e164_path_agrees_with_the_full_parser(text: str) -> None:
+    from atsbridge.identity import _fast_e164
+
+    fast = _fast_e164(text)
+    if fast is not None:
+        assert fast == _full_parse(text), text
+
+
+def test_fast_path_defers_national_prefix_and_bad_lengths() -> None:
+    from atsbridge.identity import _fast_e164
+
+    assert _fast_e164("+44 (0)20 7946 0102") is None  # the parser strips that 0
+    assert normalize_phone("+44 (0)20 7946 0102") == "+442079460102"
+    assert _fast_e164("+33 6 12") is None
+    assert _fast_e164("+33 6 12 34 56 78") == "+33612345678"

@@ -128,6 +128,9 @@ def normalize_phone(value: str, default_country: str | None = None) -> str:
         raise InvalidIdentifier("phone is too long")
     if text.lower().startswith("tel:"):
         text = text[4:]
+    fast = _fast_e164(text)
+    if fast is not None:
+        return fast
     region = default_country.upper() if default_country else None
     try:
         number = phonenumbers.parse(text, region)
@@ -140,6 +143,41 @@ def normalize_phone(value: str, default_country: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifier(f"phone {_show(value)} has the wrong number of digits")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_SEPARATORS = re.compile(r"[\s\-./()]+")
+_PLUS_DIGITS = re.compile(r"^\+[1-9][0-9]{6,16}$")
+
+
+def _fast_e164(text: str) -> str | None:
+    """E.164 without a full ``phonenumbers.parse`` for a number already written as +CC...
+
+    A pipeline sync normalises hundreds of thousands of numbers and the full parser costs
+    ~30 us each. This path gives the same answer the parser would, or None to defer to it:
+    it only accepts a number whose national part the parser would keep as it is (no
+    national prefix or carrier code to strip) and whose length the country allows.
+    """
+    digits = _SEPARATORS.sub("", text)
+    if not _PLUS_DIGITS.match(digits):
+        return None
+    digits = digits[1:]
+    for size in (1, 2, 3):  # the parser's order: the first known calling code wins
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    region = phonenumbers.region_code_for_country_code(code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    if metadata is None or metadata.general_desc is None:
+        return None
+    strip = metadata.national_prefix_for_parsing
+    if strip and re.match(strip, national):
+        return None
+    if len(national) not in metadata.general_desc.possible_length:
+        return None
+    return "+" + digits
 
 
 # Letters that NFKD does not split into a base letter plus a mark.
