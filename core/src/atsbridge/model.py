@@ -8,8 +8,9 @@ stores and serves them. Unified enums sit beside the ATS's own raw value (``stat
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -56,6 +57,10 @@ def _tuple(value: object) -> tuple:  # converter: accept any iterable, store imm
     return tuple(value) if value is not None else ()  # type: ignore[arg-type, call-overload]
 
 
+def _capabilities(value: Iterable[Capability]) -> frozenset[Capability]:
+    return frozenset(value)
+
+
 @attrs.frozen
 class RateLimit:
     """An ATS's published limits, which the SDK client paces itself to."""
@@ -72,7 +77,7 @@ class PluginInfo:
     name: str
     version: str
     display_name: str
-    capabilities: frozenset[Capability] = attrs.field(converter=frozenset)
+    capabilities: frozenset[Capability] = attrs.field(converter=_capabilities)
     config_schema: dict
     setup_instructions: str
     api_version: str = ""
@@ -257,8 +262,8 @@ class SessionContext:
     """
 
     connection_label: str = ""
-    save_secrets: object = None  # Callable[[dict[str, str]], None] | None
-    on_event: object = None  # Callable[[HttpEvent], None] | None
+    save_secrets: Callable[[dict[str, str]], None] | None = None
+    on_event: Callable[[Any], None] | None = None  # receives atsbridge_sdk.http.HttpEvent
     rate_limit: RateLimit | None = None
 
 

@@ -239,7 +239,7 @@ class GreenhouseClient:
             for post in rows:
                 if post.job_id is not None:
                     by_job.setdefault(post.job_id, []).append(post)
-        return {job: post for job, posts in by_job.items() if (post := m.pick_job_post(posts))}
+        return {job: best for job, posts in by_job.items() if (best := m.pick_job_post(posts))}
 
     def job_statuses(self, job_ids: Iterable[str]) -> list[JobState]:
         asked = [str(j) for j in job_ids]
@@ -247,8 +247,8 @@ class GreenhouseClient:
         found: dict[int, m.GhJob] = {}
         for chunk in _chunks(numeric):
             params = {"ids": ",".join(map(str, chunk)), "per_page": c.MAX_IDS_PER_CALL}
-            for row in self._all("/v3/jobs", params, m.GhJob, "job") or ():
-                found[row.id] = row
+            for listed in self._all("/v3/jobs", params, m.GhJob, "job") or ():
+                found[listed.id] = listed
         out = []
         for job_id in asked:
             row = found.get(int(job_id)) if job_id.strip().isdigit() else None

@@ -557,8 +557,8 @@ def lead_date(value: str | None, field: str) -> str | None:
 
 
 def current_experience(lead: Lead) -> Experience | None:
-    current = [e for e in lead.experiences if e.current]
-    return (current or list(lead.experiences) or [None])[0]
+    current = [e for e in lead.experiences if e.current] or list(lead.experiences)
+    return current[0] if current else None
 
 
 def candidate_body(lead: Lead, job_id: int, source_id: int | None) -> tuple[dict, list[str]]:

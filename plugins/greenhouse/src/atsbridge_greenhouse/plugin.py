@@ -71,7 +71,7 @@ def atsbridge_open_session(config: dict, context: SessionContext) -> GreenhouseC
     client = GreenhouseClient(
         config,
         rate_limit=context.rate_limit or c.CLIENT_RATE_LIMIT,
-        on_event=context.on_event,  # type: ignore[arg-type]
+        on_event=context.on_event,
     )
     try:
         client.check()

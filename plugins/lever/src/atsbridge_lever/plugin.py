@@ -87,7 +87,7 @@ def open_session(
     client = LeverClient(
         cfg,
         on_rotate=on_rotate,
-        on_event=context.on_event if callable(context.on_event) else None,  # type: ignore[arg-type]
+        on_event=context.on_event,
         rate_limit=context.rate_limit,
         retry=retry,
         clock=clock,
@@ -139,7 +139,7 @@ def atsbridge_plugin_info() -> PluginInfo:
         name=NAME,
         version=__version__,
         display_name="Lever",
-        capabilities=CAPABILITIES,  # type: ignore[arg-type]  # attrs converter typing
+        capabilities=CAPABILITIES,
         config_schema=json.loads(_resource("config.schema.json")),
         setup_instructions=_resource("setup.md"),
         api_version=API_VERSION,

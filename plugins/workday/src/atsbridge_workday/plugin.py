@@ -42,7 +42,7 @@ def atsbridge_plugin_info() -> PluginInfo:
         name="workday",
         version=__version__,
         display_name="Workday Recruiting",
-        capabilities=CAPABILITIES,  # type: ignore[arg-type]  # attrs frozenset converter
+        capabilities=CAPABILITIES,
         config_schema=load_schema(),
         setup_instructions=setup,
         api_version="Recruiting web service (SOAP), version set per connection (default v45.2)",
@@ -62,8 +62,8 @@ def atsbridge_sandbox(options: SandboxOptions) -> Any:
 def atsbridge_open_session(config: dict, context: SessionContext) -> WorkdayClient:
     return open_client(
         config,
-        on_event=context.on_event,  # type: ignore[arg-type]
-        save_secrets=context.save_secrets,  # type: ignore[arg-type]
+        on_event=context.on_event,
+        save_secrets=context.save_secrets,
         rate_limit=context.rate_limit or U.RATE_LIMIT,
     )
 

@@ -44,7 +44,7 @@ def atsbridge_plugin_info() -> PluginInfo:
         name=NAME,
         version=VERSION,
         display_name=DISPLAY_NAME,
-        capabilities=CAPABILITIES,  # type: ignore[arg-type]  # core converter typing
+        capabilities=CAPABILITIES,
         config_schema=json.loads(_FILES.joinpath("config.schema.json").read_text("utf-8")),
         setup_instructions=_FILES.joinpath("setup.md").read_text("utf-8"),
         api_version="v1",
