@@ -215,3 +215,34 @@ def test_closed_links_are_not_synced_and_tenants_never_mix(
     cnts.sync("globex", "pipeats")
     assert listed(cnts, "globex", "P1") == {"b"}
     assert cnts.list_entries("globex", "P1", search="shared").total == 0
+
+
+def test_parallel_workers_give_the_same_lists(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock, small_pages: None
+) -> None:
+    connect(app, "acme", cnts_sync_workers=3)
+    for j in range(6):
+        link(app, "acme", f"P{j}", f"J{j}")
+        for i in range(j + 2):
+            pipe.put(f"J{j}", f"c{j}-{i}")
+    pipe.fail_jobs["J4"] = AtsError("job J4 not found", status_code=404)
+    reports = cnts.sync("acme", "pipeats")
+    assert [(r.scope, r.status) for r in reports] == [
+        (f"J{j}", "failed" if j == 4 else "succeeded") for j in range(6)
+    ]
+    for j in range(6):
+        expected = set() if j == 4 else set(pipe.pipelines[f"J{j}"])
+        assert listed(cnts, "acme", f"P{j}") == expected
+
+
+def test_parallel_workers_stop_on_a_connection_failure(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts
+) -> None:
+    connect(app, "acme", cnts_sync_workers=2)
+    for j in range(8):
+        link(app, "acme", f"P{j}", f"J{j}")
+    pipe.fail_jobs["J0"] = AtsUnavailable("ATS down")
+    pipe.fail_jobs["J1"] = AtsUnavailable("ATS down")
+    with pytest.raises(AtsUnavailable):
+        cnts.sync("acme", "pipeats")
+    assert len({q.job_ats_id for q in pipe.queries}) < 8

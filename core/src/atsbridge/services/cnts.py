@@ -40,6 +40,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -471,10 +472,22 @@ def _insert_entries(
     rows = [
         _entry_values(tenant_id, product_job_id, source, connection_id, e, now) for e in entries
     ]
-    # The ORM column type turns aware datetimes into what each database stores.
-    statement = sa.insert(E).returning(E.c.id, sort_by_parameter_order=True)
-    ids = [row[0] for row in conn.execute(statement, rows)]
-    _insert_keys(conn, tenant_id, product_job_id, zip(ids, (e.keys for e in entries), strict=True))
+    # A plain executemany, then the ids back through the unique (job, source, external id)
+    # index: cheaper than INSERT ... RETURNING with guaranteed ordering on either database.
+    conn.execute(sa.insert(E), rows)
+    ids: dict[str, int] = {}
+    for chunk in _chunks([e.external_id for e in entries]):
+        ids.update(
+            conn.execute(
+                sa.select(E.c.ats_candidate_id, E.c.id).where(
+                    E.c.tenant_id == tenant_id,
+                    E.c.product_job_id == product_job_id,
+                    E.c.source == source,
+                    E.c.ats_candidate_id.in_(chunk),
+                )
+            ).all()
+        )
+    _insert_keys(conn, tenant_id, product_job_id, ((ids[e.external_id], e.keys) for e in entries))
 
 
 def _insert_keys(
@@ -526,12 +539,23 @@ class CandidatesKind:
         return FetchedPage(items=page.items, next_cursor=page.next_cursor)
 
     def _product_job(self, repo: TenantRepo, connection_id: int, scope: str) -> str | None:
-        link = repo.first(
-            repo.select(JobLink).where(
-                JobLink.connection_id == connection_id, JobLink.ats_job_id == scope
+        # Resolved once per task run: a link dropped meanwhile is cleaned up by whoever
+        # drops it, and asking again on every page costs more than the page's own writes.
+        key = (connection_id, scope)
+        if key not in self._links:
+            L = JobLink.__table__  # type: ignore[attr-defined]
+            self._links[key] = (
+                repo.session.connection()
+                .execute(
+                    sa.select(L.c.product_job_id).where(
+                        L.c.tenant_id == repo.tenant_id,
+                        L.c.connection_id == connection_id,
+                        L.c.ats_job_id == scope,
+                    )
+                )
+                .scalar()
             )
-        )
-        return link.product_job_id if link is not None else None
+        return self._links[key]
 
     def apply(
         self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime
@@ -678,46 +702,80 @@ def sync_candidates(
     full: bool = False,
     on_progress: ProgressCallback | None = None,
     product_job_id: str | None = None,
+    workers: int | None = None,
 ) -> list[RunReport]:
     """Sync the pipeline of every linked (not closed) job of the session's connection.
 
     A job whose run fails for a job-specific reason (the ATS refused, a malformed payload) is
     recorded as failed, reported with status "failed", and the others go on; a job whose run
     is already going elsewhere is skipped; a connection-level failure (credentials, ATS down)
-    stops the whole task.
+    stops the whole task. ``workers`` (default: the connection's ``cnts_sync_workers``
+    setting, else 1) jobs are listed at once; the plugin's HTTP client still holds the
+    connection to the ATS's published concurrency and rate.
     """
     now = app.clock()
     reconcile = reconcile_interval(session.settings)
+    workers = workers or _positive_int(session.settings, "cnts_sync_workers", 1)
     with app.store.tenant(session.tenant) as repo:
         statement = repo.select(JobLink).where(JobLink.connection_id == session.connection_id)
         if product_job_id is not None:
             statement = statement.where(JobLink.product_job_id == product_job_id)
         links = [link for link in repo.all(statement) if link.state != "closed"]
-        plans = []
-        for link in sorted(links, key=lambda link: link.product_job_id):
-            mark = _full_mark(repo, session.connection_id, link.ats_job_id)
-            # Never forced before the first full pass ends, so a killed first pass resumes.
-            last_full = mark.high_water if mark is not None else None
-            due = last_full is not None and now - last_full >= reconcile
-            plans.append((link.ats_job_id, full or due))
+        marks = {
+            mark.scope: mark.high_water
+            for mark in repo.all(
+                repo.select(SyncCheckpoint).where(
+                    SyncCheckpoint.connection_id == session.connection_id,
+                    SyncCheckpoint.kind == FULL_MARK_KIND,
+                )
+            )
+        }
+    plans = []
+    for link in sorted(links, key=lambda link: link.product_job_id):
+        # Never forced before the first full pass ends, so a killed first pass resumes.
+        last_full = marks.get(link.ats_job_id)
+        due = last_full is not None and now - last_full >= reconcile
+        plans.append((link.ats_job_id, full or due))
     kind = CandidatesKind(
         default_country=session.settings.get("default_country"), page_size=PAGE_SIZE
     )
     runner = SyncRunner(app.store, clock=app.clock)
-    reports = []
-    for scope, run_full in plans:
+    fatal: list[BaseException] = []
+
+    def one(scope: str, run_full: bool) -> RunReport | None:
+        if fatal:
+            return None
         try:
-            reports.append(runner.run(session, kind, scope, full=run_full, on_progress=on_progress))
-        except (AuthError, AtsUnavailable):
-            raise
+            return runner.run(session, kind, scope, full=run_full, on_progress=on_progress)
+        except (AuthError, AtsUnavailable) as exc:
+            fatal.append(exc)
+            return None
         except Conflict as exc:
             log.warning("skipping job %s: %s", scope, exc)
         except AtsbridgeError as exc:
             log.warning("candidate sync of job %s failed: %s", scope, exc)
-            failed = _last_run(app, session, scope)
-            if failed is not None:
-                reports.append(failed)
-    return reports
+            return _last_run(app, session, scope)
+        return None
+
+    if workers <= 1 or len(plans) <= 1:
+        outcomes = []
+        for scope, run_full in plans:
+            outcomes.append(one(scope, run_full))
+            if fatal:
+                break
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="cnts-sync") as pool:
+            outcomes = list(pool.map(lambda plan: one(*plan), plans))
+    if fatal:
+        raise fatal[0]
+    return [report for report in outcomes if report is not None]
+
+
+def _positive_int(settings: dict, key: str, default: int) -> int:
+    value = settings.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BadInput(f"setting {key} must be a positive whole number, not {value!r}")
+    return value
 
 
 def _last_run(app: Atsbridge, session: PluginSession, scope: str) -> RunReport | None:
