@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from atsbridge.errors import AtsUnavailable, Conflict, PayloadError
-from atsbridge.model import JobStatus, Page
+from atsbridge.model import Job, JobStatus, Page
 from atsbridge.services.sync import DEFAULT_OVERLAP, SyncRunner
 from atsbridge.store import Job as JobRow
 from atsbridge.store import SyncCheckpoint, SyncRun
@@ -237,3 +237,15 @@ def test_sync_service_runs_registered_kinds_by_name(app, ats: JobFake) -> None:
     assert [r.kind for r in reports][:2] == ["jobs", "links"]
     with pytest.raises(Exception, match="unknown sync kind 'nope'"):
         app.sync.run("acme", "jobfake", ["nope"])
+
+
+def test_jobs_without_update_times_still_sync_incrementally(app, ats: JobFake) -> None:
+    # Some ATSs (Workday requisitions) report no update time: the pass start stands in.
+    for i in range(3):
+        ats.put(Job(ats_id=f"N{i}", title=f"No time {i}", status=JobStatus.OPEN, status_raw="o"))
+    first = _sync(app)
+    assert _checkpoint(app).high_water == first.started_at
+    ats.calls.clear()
+    second = _sync(app)
+    assert ats.calls[0].updated_since == first.started_at - DEFAULT_OVERLAP
+    assert second.progress["mode"] == "incremental"

@@ -324,6 +324,7 @@ class JobsKind:
     """Pages of ``atsbridge_search_jobs`` into the mirror."""
 
     name = "jobs"
+    clock_high_water = True
 
     def __init__(self, app: Atsbridge, session: PluginSession, page_size: int = PAGE_SIZE):
         self.app = app

@@ -80,7 +80,12 @@ class PassInfo:
 
 
 class SyncKind(Protocol):
-    """One kind of data a connection syncs. ``name`` keys its checkpoints and runs."""
+    """One kind of data a connection syncs. ``name`` keys its checkpoints and runs.
+
+    A kind may set ``clock_high_water = True``: when a completed pass saw no ``updated_at``
+    at all, the pass's start time becomes the high-water mark instead of none (which would
+    make every later run a full pass).
+    """
 
     name: str
 
@@ -395,7 +400,13 @@ class SyncRunner:
                 outcome.removed += final.removed
                 outcome.updated += final.updated
                 outcome.errors.extend(final.errors)
-                checkpoint.high_water = _later(checkpoint.high_water, state.high_water)
+                high_water = state.high_water
+                if high_water is None and getattr(kind, "clock_high_water", False):
+                    # The ATS reported no update times (Workday requisitions carry none):
+                    # the pass saw the ATS as of its start, so that is where the next one
+                    # begins, less the overlap that also absorbs clock skew.
+                    high_water = state.started_at
+                checkpoint.high_water = _later(checkpoint.high_water, high_water)
                 checkpoint.cursor = None
             else:
                 checkpoint.cursor = state.dump()
