@@ -97,6 +97,14 @@ def test_exact_reference_ranks_before_title_before_location(app, ats: JobFake) -
     page = app.jobs.search("acme", "paris")
     assert ids(page) == ["R", "T", "L2", "L"]
     assert [j.match for j in page.items] == ["reference", "title", "location", "location"]
+    # Paging walks across the tiers without repeating or skipping a job.
+    for size in (1, 2, 3):
+        walked, offset = [], 0
+        while offset is not None:
+            page = app.jobs.search("acme", "paris", limit=size, offset=offset)
+            walked += ids(page)
+            offset = page.next_offset
+        assert walked == ["R", "T", "L2", "L"], size
 
 
 def test_title_and_location_words_combine(seeded) -> None:
