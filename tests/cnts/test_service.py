@@ -189,3 +189,25 @@ def test_tenants_never_see_each_others_entries(
     assert cnts.list_entries("globex", "P1", search="lea").total == 0
     probe = Person(emails=["lea.dubois@example.org"], name="Jonas Keller", city="Berlin")
     assert not cnts.check("globex", "P1", probe).excluded
+
+
+def test_rows_written_in_bulk_read_back_like_orm_rows(
+    app: Atsbridge, cnts: CntsService, acme: str, people_file: Path, clock: Clock
+) -> None:
+    from atsbridge.store import CntsEntry
+    from atsbridge.store.tables import CntsKey
+
+    cnts.import_file(acme, "P1", people_file)
+    with app.store.tenant(acme) as repo:
+        entries = repo.all(repo.select(CntsEntry))
+        keys = repo.all(repo.select(CntsKey))
+    assert {e.added_at for e in entries} == {clock()}
+    assert all(e.updated_at == clock() and e.added_at.tzinfo is not None for e in entries)
+    lea = next(e for e in entries if e.name == "Léa Dubois")
+    assert lea.raw["values"]["E-mail"] == "lea.dubois@example.org"
+    assert lea.raw["row"] == 2
+    assert {(k.kind, k.value) for k in keys if k.entry_id == lea.id} == {
+        ("email", "lea.dubois@example.org"),
+        ("linkedin", "linkedin.com/in/lea-dubois"),
+        ("phone", "+33612345678"),
+    }

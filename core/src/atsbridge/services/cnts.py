@@ -474,7 +474,10 @@ def _insert_entries(
     ]
     # A plain executemany, then the ids back through the unique (job, source, external id)
     # index: cheaper than INSERT ... RETURNING with guaranteed ordering on either database.
-    conn.execute(sa.insert(E), rows)
+    if conn.dialect.name == "sqlite":
+        _sqlite_executemany(conn, E, rows)
+    else:
+        conn.execute(sa.insert(E), rows)
     ids: dict[str, int] = {}
     for chunk in _chunks([e.external_id for e in entries]):
         ids.update(
@@ -507,8 +510,41 @@ def _insert_keys(
         for entry_id, keys in pairs
         for kind, value in keys.strong()
     ]
-    if rows:
+    if rows and conn.dialect.name == "sqlite":
+        _sqlite_executemany(conn, K, rows)
+    elif rows:
         conn.execute(sa.insert(K), rows)
+
+
+def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """sqlite3's own executemany with the columns' bind processing done here, once per value.
+
+    SQLAlchemy's per-row parameter handling cost more than SQLite's inserts on a pipeline
+    sync; the values still go through each column type's processor (UTC datetimes, JSON),
+    so what lands in the database is exactly what ``conn.execute(insert(...))`` would write.
+    """
+    columns = list(rows[0])
+    processors = [table.c[name].type.bind_processor(conn.dialect) for name in columns]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    cache: dict[tuple[int, int], Any] = {}  # one datetime per page: convert it once
+
+    def bind(i: int, value: Any) -> Any:
+        proc = processors[i]
+        if proc is None or value is None:
+            return value
+        if isinstance(value, datetime):
+            key = (i, id(value))
+            if key not in cache:
+                cache[key] = proc(value)
+            return cache[key]
+        return proc(value)
+
+    conn.exec_driver_sql(
+        sql, [tuple(bind(i, row[name]) for i, name in enumerate(columns)) for row in rows]
+    )
 
 
 def _signature(keys: _Keys, name: str | None, company: str | None, city: str | None) -> str:
