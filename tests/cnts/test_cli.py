@@ -117,3 +117,8 @@ def test_sync_command_reports_each_job(
     (generic,) = app.sync.run(acme, "pipeats", ["candidates"])
     assert (generic.kind, generic.scope, generic.counts["added"]) == ("candidates", "J1", 1)
     assert json.loads(run("cnts", "list", acme, "P1", "--json").stdout)["total"] == 1
+    pipe.put("J1", "c")
+    clock.advance(minutes=1)
+    result = run("sync", acme, "pipeats", "--candidates", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(run("cnts", "list", acme, "P1", "--json").stdout)["total"] == 2
