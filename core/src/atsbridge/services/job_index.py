@@ -331,8 +331,15 @@ def _sqlite_search(
         earlier.append(expression)
         params["match"] = match
         if skip:
-            count = session.execute(sa.text(f"SELECT count(*) {base}"), params).scalar() or 0
-            if count <= skip:
+            # Counting stops at ``skip``: a deep page costs what it skips, never a full count.
+            params["cap"] = skip
+            count = (
+                session.execute(
+                    sa.text(f"SELECT count(*) FROM (SELECT 1 {base} LIMIT :cap)"), params
+                ).scalar()
+                or 0
+            )
+            if count < skip:
                 skip -= count
                 continue
         params["n"], params["skip"] = limit - len(out), skip
