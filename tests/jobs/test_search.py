@@ -111,6 +111,9 @@ def test_title_and_location_words_combine(seeded) -> None:
     page = seeded.jobs.search("acme", "engineer berlin")
     assert ids(page) == ["4012004"]
     assert page.items[0].match == "title+location"
+    # Several words all in the places are a location match, not a mixed one.
+    assert [j.match for j in seeded.jobs.search("acme", "lesser poland").items] == ["location"]
+    assert [j.match for j in seeded.jobs.search("acme", "united king").items] == ["location"]
 
 
 def test_no_query_lists_most_recent_first_in_pages(app, ats: JobFake) -> None:

@@ -142,8 +142,15 @@ def recency_key(job_id: int, updated_at: datetime | None, created_at: datetime |
     return min(_MAX_SECONDS, max(0, seconds)) * KEY_SHIFT + job_id % KEY_SHIFT
 
 
+def tenant_tag(tenant_id: int) -> str:
+    """The prefix scoping a word to a tenant: fixed width (up to a million tenants), so the
+    FTS5 prefix indexes on the tag plus 1-3 characters serve short prefix searches."""
+    return f"t{tenant_id:06d}x"
+
+
 def _scoped(tenant_id: int, items: Iterable[str]) -> str:
-    return " ".join(f"t{tenant_id}x{w}" for w in items)
+    tag = tenant_tag(tenant_id)
+    return " ".join(tag + w for w in items)
 
 
 def sqlite_index(
@@ -193,13 +200,15 @@ class ParsedQuery:
 
 
 def _fts_all(tenant_id: int, tokens: Sequence[str], columns: str) -> str:
-    terms = [f'"t{tenant_id}x{t}"' for t in tokens]
+    tag = tenant_tag(tenant_id)
+    terms = [f'"{tag}{t}"' for t in tokens]
     terms[-1] += "*"
     return f"{{{columns}}} : ({' AND '.join(terms)})"
 
 
 def _fts_phrase(tenant_id: int, tokens: Sequence[str], column: str) -> str:
-    phrase = " + ".join(f'"t{tenant_id}x{t}"' for t in tokens)
+    tag = tenant_tag(tenant_id)
+    phrase = " + ".join(f'"{tag}{t}"' for t in tokens)
     return f"{{{column}}} : ({phrase}*)"
 
 
@@ -305,10 +314,13 @@ def _sqlite_search(
     skip = max(0, skip - len(exact_ids))
     if not tokens:
         return out
+    places = _fts_all(tenant_id, tokens, "places")
     tiers = [(1, _fts_all(tenant_id, tokens, "title"))]
     if len(tokens) > 1:
-        tiers.append((2, _fts_all(tenant_id, tokens, "title places")))
-    tiers.append((3, _fts_all(tenant_id, tokens, "places")))
+        # Words spread over title and places; all of them in the places is the places tier.
+        mixed = _fts_all(tenant_id, tokens, "title places")
+        tiers.append((2, f"({mixed}) NOT ({places})"))
+    tiers.append((3, places))
     tiers.append((4, _fts_phrase(tenant_id, tokens, "idents")))
     not_exact = ""
     if exact_ids:
@@ -362,7 +374,8 @@ def _pg_branches(params: dict[str, Any], parsed: ParsedQuery) -> list[str]:
     params["q_idents"] = _ts_phrase(tokens)
     out = [ts.format(tier=1, name="q_title")]
     if len(tokens) > 1:
-        params["q_mixed"] = _ts_all(tokens, "AB")
+        # Words spread over title and places; all of them in the places is the places tier.
+        params["q_mixed"] = f"({_ts_all(tokens, 'AB')}) & !({_ts_all(tokens, 'B')})"
         out.append(ts.format(tier=2, name="q_mixed"))
     out.append(ts.format(tier=3, name="q_places"))
     out.append(ts.format(tier=4, name="q_idents"))

@@ -35,7 +35,10 @@ def upgrade() -> None:
     if bind.dialect.name == "sqlite":
         op.execute(
             "CREATE VIRTUAL TABLE job_search USING fts5("
-            "title, places, idents, tokenize = 'unicode61 remove_diacritics 2')"
+            "title, places, idents, tokenize = 'unicode61 remove_diacritics 2', "
+            # Words carry an 8-character tenant tag (job_index.tenant_tag): index the tag
+            # plus 1, 2 and 3 characters so short prefix searches need no term scan.
+            "prefix = '9 10 11')"
         )
         # The FTS rowid is the job's recency key (see job_index.recency_key).
         op.execute(
@@ -103,7 +106,8 @@ def _index_existing_sqlite_rows(bind: sa.Connection) -> None:
     for job_id, tenant_id, text in rows:
         parts = (text or "").split("|")
         parts += [""] * (3 - len(parts))
-        scoped = [" ".join(f"t{tenant_id}x{w}" for w in p.split()) for p in parts[:3]]
+        tag = f"t{tenant_id:06d}x"  # job_index.tenant_tag
+        scoped = [" ".join(tag + w for w in p.split()) for p in parts[:3]]
         batch.append({"id": job_id, "t": scoped[0], "p": scoped[1], "i": scoped[2]})
     if batch:
         bind.execute(
