@@ -46,6 +46,9 @@ class Atsbridge:
     ):
         self.db = db
         self.clock = clock
+        # Receives (tenant, ats, HttpEvent) for every SDK HTTP event of every session this
+        # facade opens (the host's metrics); None when nobody listens.
+        self.on_http_event: Callable[[str, str, Any], None] | None = None
         if registry is not None:
             self.registry = registry
 

@@ -118,7 +118,8 @@ class ConnectionService(Service):
             set_path(validated, tuple(path.split(".")), value)
         sealed = seal(validated, schema, self.app.secret_box)
         now = self.now()
-        with self.store.tenant(tenant, create=True) as repo:
+        # immediate: a host may be writing to the same SQLite file (see Store.tenant).
+        with self.store.tenant(tenant, create=True, immediate=True) as repo:
             row = repo.connection(ats)
             if row is None:
                 row = repo.add(Connection(ats=ats, created_at=now, updated_at=now))
@@ -190,7 +191,7 @@ class ConnectionService(Service):
             raise
         except AtsbridgeError as exc:
             error = exc
-        with self.store.tenant(tenant) as repo:
+        with self.store.tenant(tenant, immediate=True) as repo:
             row = repo.require_connection(ats)
             row.last_checked_at = self.now()
             row.last_check_error = REDACTOR.redact(str(error)) if error else None
@@ -201,14 +202,14 @@ class ConnectionService(Service):
 
     def disconnect(self, tenant: str, ats: str) -> None:
         """Remove the connection and everything synced through it (mirror, runs, links)."""
-        with self.store.tenant(tenant) as repo:
+        with self.store.tenant(tenant, immediate=True) as repo:
             repo.delete(repo.require_connection(ats))
             repo.flush()
             repo.delete_tenant_if_empty()
 
     def update_settings(self, tenant: str, ats: str, **settings: Any) -> ConnectionView:
         """Merge per-connection settings (intervals, default_country...); None removes one."""
-        with self.store.tenant(tenant) as repo:
+        with self.store.tenant(tenant, immediate=True) as repo:
             row = repo.require_connection(ats)
             merged = {**row.settings, **settings}
             row.settings = {k: v for k, v in merged.items() if v is not None}
@@ -260,9 +261,11 @@ class ConnectionService(Service):
             else:
                 self._store_rotated(tenant, ats, values)
 
+        listener = getattr(self.app, "on_http_event", None)
         context = SessionContext(
             connection_label=f"{tenant}/{ats}",
             save_secrets=save_secrets,
+            on_event=(lambda event: listener(tenant, ats, event)) if listener else None,
             rate_limit=plugin.info.rate_limit,
         )
         session = call_hook(plugin, "atsbridge_open_session", config=config, context=context)
@@ -274,7 +277,7 @@ class ConnectionService(Service):
 
     def _store_rotated(self, tenant: str, ats: str, values: dict[str, Any]) -> None:
         box = self.app.secret_box
-        with self.store.tenant(tenant) as repo:
+        with self.store.tenant(tenant, immediate=True) as repo:
             row = repo.require_connection(ats)
             config = copy.deepcopy(row.config)
             for path, value in values.items():

@@ -13,6 +13,7 @@ Work that spans tenants on purpose (the host scheduling every connection) uses
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -46,6 +47,13 @@ class Store:
         self.url = parse_url(url)
         self.engine = create_engine(self.url)
         self.clock = clock
+        # SQLite (WAL): a deferred transaction that reads, then writes, fails at once with
+        # "database is locked" when another connection committed in between (its snapshot
+        # went stale; the busy timeout cannot help). A process writing from several threads
+        # (the host) sets this so every outermost transaction takes the write lock up front
+        # and waits its turn. Nested sessions of one thread stay deferred (no self-deadlock).
+        self.sqlite_immediate = False
+        self._nesting = threading.local()
         if migrate_now:
             migrate.ensure_current(self.engine)
 
@@ -103,11 +111,15 @@ class Store:
     @contextmanager
     def _session(self, tenant_id: int | None, immediate: bool) -> Iterator[Session]:
         bind = self.engine
+        depth = getattr(self._nesting, "depth", 0)
+        if self.sqlite_immediate and depth == 0:
+            immediate = True
         if immediate and self.dialect == "sqlite":
             bind = self.engine.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
         session = Session(bind=bind, expire_on_commit=False)
         if tenant_id is not None:
             session.info[_TENANT_KEY] = tenant_id
+        self._nesting.depth = depth + 1
         try:
             yield session
             session.commit()
@@ -116,6 +128,7 @@ class Store:
             raise
         finally:
             session.close()
+            self._nesting.depth = depth
 
 
 class TenantRepo:
