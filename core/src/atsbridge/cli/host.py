@@ -88,6 +88,16 @@ def host() -> None:
     show_default=True,
     help="Seconds to let running tasks finish or checkpoint on SIGTERM.",
 )
+@click.option(
+    "--lead-retry-seconds",
+    type=click.FloatRange(0),
+    help="First retry delay after a failed lead push (doubles each attempt).",
+)
+@click.option(
+    "--lead-claim-seconds",
+    type=click.FloatRange(0.1),
+    help="How long a lead being pushed is protected before it is presumed lost.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -104,6 +114,8 @@ def run(
     outbox_poll_seconds: float,
     task_timeout: float,
     shutdown_grace: float,
+    lead_retry_seconds: float | None,
+    lead_claim_seconds: float | None,
 ) -> None:
     """Run the daemon until SIGTERM or Ctrl-C (then finish or checkpoint, and exit 0).
 
@@ -132,6 +144,8 @@ def run(
         shutdown_grace_seconds=shutdown_grace,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        lead_retry_seconds=lead_retry_seconds,
+        lead_claim_seconds=lead_claim_seconds,
     )
     daemon = Host(app, config)
     host_logs.configure(log_format, getattr(logging, log_level.upper()), daemon.host_id)

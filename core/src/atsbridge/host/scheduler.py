@@ -93,6 +93,10 @@ class HostConfig:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     seed: int | None = None
+    # Outbox knobs (None = the lead service's defaults): first retry delay after a failed
+    # push, and how long a push claim protects a lead before another worker may retry it.
+    lead_retry_seconds: float | None = None
+    lead_claim_seconds: float | None = None
 
 
 @attrs.define
@@ -158,6 +162,14 @@ class Host:
             timezone=UTC,
         )
         app.on_http_event = self.metrics.on_http_event
+        policy = app.leads.policy
+        if self.config.lead_retry_seconds is not None:
+            policy = attrs.evolve(
+                policy, backoff_base=timedelta(seconds=self.config.lead_retry_seconds)
+            )
+        if self.config.lead_claim_seconds is not None:
+            policy = attrs.evolve(policy, lease=timedelta(seconds=self.config.lead_claim_seconds))
+        app.leads.policy = policy
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -575,23 +587,42 @@ class Host:
         claim = self.leases.claim(entry.tenant_id, entry.connection_id, task, due_before=due_before)
         if claim is not None and claim.taken_from is not None:
             processes = self.registry.processes()
-            self._retire_runs_of(processes.get(claim.taken_from), entry.connection_id)
+            self._retire_runs_of(
+                processes.get(claim.taken_from),
+                entry.connection_id,
+                TASKS_BY_NAME[task].kind,
+                claim.taken_from,
+            )
         return claim
 
-    def _retire_runs_of(self, process: str | None, connection_id: int | None) -> None:
+    def _retire_runs_of(
+        self,
+        process: str | None,
+        connection_id: int | None,
+        kind: str | None = None,
+        holder: str | None = None,
+    ) -> None:
         """Mark the sync runs a dead host left 'running' as interrupted (their checkpoints
-        stay), so the next run resumes at once instead of waiting for them to look stale."""
-        if not process:
-            return
+        stay), so the next run resumes at once instead of waiting for them to look stale.
+
+        Runs that record no host (the outbox drain's) are matched by the task's kind: the
+        lease proves the dead holder was the only host running that task.
+        """
         now = self.clock()
+        mine = [col(SyncRun.host) == process] if process else []
+        if kind is not None:
+            mine.append(sa.and_(col(SyncRun.host).is_(None), col(SyncRun.kind) == kind))
+        if not mine:
+            return
         with self.app.store.system_session() as session:
-            statement = select(SyncRun).where(SyncRun.status == "running", SyncRun.host == process)
+            statement = select(SyncRun).where(SyncRun.status == "running", sa.or_(*mine))
             if connection_id is not None:
                 statement = statement.where(SyncRun.connection_id == connection_id)
             for run in session.exec(statement).all():
                 run.status = "interrupted"
                 run.ended_at = now
-                run.errors = [*run.errors, f"host {process} died; its lease expired"]
+                who = process or holder or "a host"
+                run.errors = [*run.errors, f"host {who} died; its lease expired"]
                 run.progress = {**run.progress, "phase": "interrupted"}
                 session.add(run)
 
