@@ -35,6 +35,8 @@ HOST_ARGS = [
     "2",
     "--shutdown-grace",
     "20",
+    "--first-run-spread",
+    "0.2",
     "--log-format",
     "json",
 ]

@@ -98,6 +98,13 @@ def host() -> None:
     type=click.FloatRange(0.1),
     help="How long a lead being pushed is protected before it is presumed lost.",
 )
+@click.option(
+    "--first-run-spread",
+    type=click.FloatRange(0),
+    default=10.0,
+    show_default=True,
+    help="Seconds over which never-run tasks start, so a new host does not start all at once.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -116,6 +123,7 @@ def run(
     shutdown_grace: float,
     lead_retry_seconds: float | None,
     lead_claim_seconds: float | None,
+    first_run_spread: float,
 ) -> None:
     """Run the daemon until SIGTERM or Ctrl-C (then finish or checkpoint, and exit 0).
 
@@ -146,6 +154,7 @@ def run(
         metrics_host=metrics_host,
         lead_retry_seconds=lead_retry_seconds,
         lead_claim_seconds=lead_claim_seconds,
+        first_run_spread_seconds=first_run_spread,
     )
     daemon = Host(app, config)
     host_logs.configure(log_format, getattr(logging, log_level.upper()), daemon.host_id)
