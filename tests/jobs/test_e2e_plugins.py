@@ -101,17 +101,8 @@ def test_sync_search_import_and_close_through_the_sandbox(world) -> None:
     assert _mirror(app) == _truth(sandbox)
 
 
-# Known plugin shortfalls, kept visible (strict: the mark must go once the plugin is fixed).
-ONE_REQUEST_SHORTFALLS = {
-    "greenhouse": "the plugin enriches every non-empty jobs page with /v3/offices and "
-    "/v3/job_posts requests, and the overlap window always re-reads the boundary job",
-}
-
-
 @pytest.mark.slow
-def test_a_run_without_changes_costs_one_request(world, request) -> None:
-    if world[2] in ONE_REQUEST_SHORTFALLS:
-        request.applymarker(pytest.mark.xfail(reason=ONE_REQUEST_SHORTFALLS[world[2]], strict=True))
+def test_a_run_without_changes_costs_one_request(world) -> None:
     app, sandbox, ats = world
     _sync(app, ats)
     with app.open_session("acme", ats) as session:

@@ -102,6 +102,13 @@ def atsbridge_search_jobs(session: Any, query: JobQuery) -> Any:
     be applied by the ATS (a run with no changes costs one request), ``statuses`` and
     ``text`` where the ATS supports them; the core filters again locally, so a plugin may
     return a superset but never a subset.
+
+    On incremental syncs ``query.mirrored`` (optional to use) returns the core's stored copy
+    of given job ids. A plugin that completes each job with further requests (descriptions,
+    locations) may take those fields from the copy of a job whose ``updated_at`` is the one
+    the ATS reports now, so the overlap window's repeat of unchanged jobs costs no extra
+    request. A field the ATS can change without moving the job's ``updated_at`` may then stay
+    stale until the next full pass (``--full``), which offers no copy.
     """
 
 

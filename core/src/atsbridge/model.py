@@ -8,7 +8,7 @@ stores and serves them. Unified enums sit beside the ATS's own raw value (``stat
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -125,6 +125,14 @@ class JobQuery:
     statuses: frozenset[JobStatus] | None = None
     cursor: str | None = None
     page_size: int = 100
+    # The core's stored copy of jobs, offered on incremental syncs to plugins that spend extra
+    # requests per job (descriptions, offices): ``mirrored(ats_ids)`` returns ``{ats_id: Job}``
+    # for those the mirror holds. A plugin may reuse a copy's fields instead of fetching them
+    # again when the ATS reports the job unchanged (same ``updated_at``). None: no copy is
+    # offered (first and ``--full`` passes, ad-hoc searches), so fetch everything.
+    mirrored: Callable[[Sequence[str]], Mapping[str, Job]] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ and a rerun does not fire twice (the link already holds the new state).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +77,7 @@ _VIEW_COLUMNS = [
 
 PAGE_SIZE = 100
 STATUS_BATCH = 100
+MIRROR_READ_BATCH = 500  # ids per IN (...) when a plugin asks for the mirror's copies
 MAX_SEARCH_LIMIT = 500
 # Fields the product's job form takes from an import, in the order they are shown.
 IMPORT_FIELDS = ("title", "description", "location", "department", "employment_type", "reference")
@@ -119,6 +120,32 @@ def _row_values(job: model.Job) -> dict[str, Any]:
         "updated_at": job.updated_at,
         "search_text": words.text(),
     }
+
+
+def _mirrored_job(row: JobRow) -> model.Job:
+    """A mirror row as the ``Job`` it was stored from (what ``JobQuery.mirrored`` offers)."""
+    return model.Job(
+        ats_id=row.ats_id,
+        title=row.title,
+        status=JobStatus(row.status),
+        status_raw=row.status_raw,
+        reference=row.reference,
+        locations=tuple(
+            model.Location(
+                city=loc.get("city"),
+                region=loc.get("region"),
+                country_code=loc.get("country_code"),
+                raw=loc.get("raw"),
+            )
+            for loc in row.locations or ()
+        ),
+        department=row.department,
+        employment_type=row.employment_type,
+        description=row.description,
+        url=row.url,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def _check_job(item: Any, position: int) -> model.Job:
@@ -334,9 +361,36 @@ class JobsKind:
     def fetch(
         self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
     ) -> FetchedPage:
-        query = JobQuery(updated_since=since, cursor=cursor, page_size=self.page_size)
+        # Only incremental passes offer the mirror's copy: a full pass is how a plugin that
+        # reuses copies gets to refresh everything (see JobQuery.mirrored).
+        mirrored = self._mirror_reader(session) if since is not None else None
+        query = JobQuery(
+            updated_since=since, cursor=cursor, page_size=self.page_size, mirrored=mirrored
+        )
         page = _check_page(session.call("atsbridge_search_jobs", query=query), "search_jobs")
         return FetchedPage(items=page.items, next_cursor=page.next_cursor)
+
+    def _mirror_reader(self, session: PluginSession) -> Callable[[Sequence[str]], dict]:
+        def mirrored(ats_ids: Sequence[str]) -> dict[str, model.Job]:
+            wanted = sorted({str(i) for i in ats_ids})
+            out: dict[str, model.Job] = {}
+            try:
+                with self.app.store.tenant(session.tenant) as repo:
+                    for start in range(0, len(wanted), MIRROR_READ_BATCH):
+                        batch = wanted[start : start + MIRROR_READ_BATCH]
+                        statement = select(JobRow).where(
+                            JobRow.connection_id == session.connection_id,
+                            col(JobRow.ats_id).in_(batch),
+                        )
+                        out.update((row.ats_id, _mirrored_job(row)) for row in repo.all(statement))
+            except (sa.exc.SQLAlchemyError, ValueError):
+                # The copy only saves requests: without it the plugin fetches everything,
+                # and a store that is really down fails the page's own transaction anyway.
+                log.warning("reading mirrored jobs of %s failed", session.label, exc_info=True)
+                return {}
+            return out
+
+        return mirrored
 
     def apply(
         self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+import attrs
 import httpx
 from atsbridge.config import url_problem
 from atsbridge.errors import AtsError, AuthError, BadInput, ConfigError, PayloadError
@@ -203,10 +204,40 @@ class GreenhouseClient:
         rows = m.structure_list(self._json(response, "jobs"), m.GhJob, "job")
         if not rows:
             return Page((), next_cursor)
-        offices = self._offices_for({o for row in rows for o in row.office_ids or ()})
-        posts = self._posts_for([row.id for row in rows])
-        jobs = [m.job_from(row, offices, posts.get(row.id)) for row in rows]
+        known = self._unchanged_copies(rows, query)
+        fresh = [row for row in rows if row.id not in known]
+        offices = self._offices_for({o for row in fresh for o in row.office_ids or ()})
+        posts = self._posts_for([row.id for row in fresh]) if fresh else {}
+        jobs = []
+        for row in rows:
+            copy = known.get(row.id)
+            if copy is None:
+                jobs.append(m.job_from(row, offices, posts.get(row.id)))
+            else:
+                job = m.job_from(row)
+                jobs.append(
+                    attrs.evolve(job, locations=copy.locations, description=copy.description)
+                )
         return Page(jobs, next_cursor)
+
+    @staticmethod
+    def _unchanged_copies(rows: list[m.GhJob], query: JobQuery) -> dict[int, Job]:
+        """The core's copies of jobs Greenhouse reports unchanged (same ``updated_at``).
+
+        Their locations (offices) and description (job post) are reused instead of fetched,
+        so the overlap window's repeat of the newest jobs costs no request beyond the jobs
+        page. Office and job post edits that do not move the job's ``updated_at`` are then
+        only picked up by a full sync, which offers no copies (README, "Incremental sync").
+        """
+        if query.mirrored is None:
+            return {}
+        copies = query.mirrored([str(row.id) for row in rows])
+        out = {}
+        for row in rows:
+            copy = copies.get(str(row.id))
+            if copy is not None and row.updated_at and copy.updated_at == row.updated_at:
+                out[row.id] = copy
+        return out
 
     def _offices_for(self, ids: set[int]) -> dict[int, m.GhOffice]:
         missing = sorted(i for i in ids if i not in self._offices)

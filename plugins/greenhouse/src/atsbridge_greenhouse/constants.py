@@ -36,6 +36,10 @@ APPLICATIONS_UPDATED_PARAM = "updated_at"
 # ``location.name`` free text as in v1. A 403/404 there degrades to jobs without locations.
 OFFICES_PATH = "/v3/offices"
 
+# UNCONFIRMED: whether editing a job post moves the job's ``updated_at``. Incremental syncs
+# reuse the mirror's location and description of a job whose ``updated_at`` did not move,
+# so a post edit that leaves the job untouched waits for the next full sync (README).
+
 # UNCONFIRMED: GET /v3/candidate_educations?candidate_ids= and
 # /v3/candidate_employments?candidate_ids= exist (flat list rule). They let a replayed push
 # skip what already landed; on 403/404 a replay does not re-add educations/employments.

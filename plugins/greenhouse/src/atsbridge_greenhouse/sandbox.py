@@ -873,6 +873,43 @@ class GreenhouseSandbox(Sandbox):
             job["name"] = title
             job["updated_at"] = self._now()
 
+    def edit_job_post(self, job_id: str, content: str, *, touch_job: bool = True) -> None:
+        """Rewrite the job's posts (its description), as a recruiter editing the post would.
+
+        UNCONFIRMED whether Greenhouse moves the *job's* ``updated_at`` on a post edit;
+        ``touch_job=False`` plays the case where it does not.
+        """
+        with self.lock:
+            job = self._job_row(job_id)
+            now = self._now()
+            for post in self.job_posts.values():
+                if post["job_id"] == job["id"]:
+                    post["content"] = content
+                    post["updated_at"] = now
+            if touch_job:
+                job["updated_at"] = now
+
+    def set_job_office(
+        self, job_id: str, city: str, region: str, country: str, country_code: str
+    ) -> None:
+        """Move the job to the office of ``city`` (created if new): an edit of the job."""
+        with self.lock:
+            job = self._job_row(job_id)
+            office_id = next((o["id"] for o in self.offices.values() if o["name"] == city), None)
+            if office_id is None:
+                office_id = self._id()
+                self.offices[office_id] = {
+                    "id": office_id,
+                    "name": city,
+                    "location": {"name": f"{city}, {region}, {country}"},
+                    "parent_id": None,
+                    "child_ids": [],
+                    "external_id": None,
+                }
+                self._places[office_id] = (city, country_code)
+            job["office_ids"] = [office_id]
+            job["updated_at"] = self._now()
+
     def add_candidate(self, job_id: str, person: SeedPerson) -> str:
         with self.lock:
             jid = self._job_row(job_id)["id"]
