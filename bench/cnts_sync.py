@@ -1,0 +1,209 @@
+"""Benchmark: initial pipeline sync into do-not-source lists, against a bare httpx loop.
+
+Seeds a plugin's sandbox (default smartrecruiters) with 2,000 jobs of 100 candidates each,
+rate limits off, links every job, and times the core's ``candidates`` sync of all of them
+(plugin hooks, mapping, normalisation, SQLite writes, checkpoints, run records). Then it
+replays exactly the HTTP requests that sync made with a bare ``httpx.Client`` that only
+fetches each page and decodes its JSON, and reports the ratio of the two throughputs
+(target: the sync reaches at least 0.6 of the bare loop).
+
+The sandbox runs in a child process, so its own CPU time is not charged to either loop
+(``--in-process`` keeps it in a thread, as the tests do). ``--workers N`` lists N jobs at
+once (the ``cnts_sync_workers`` connection setting); the bare loop stays sequential.
+
+    .venv/bin/python bench/cnts_sync.py [--ats smartrecruiters] [--jobs 2000] [--per-job 100]
+        [--workers 1] [--in-process]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from atsbridge.api import Atsbridge
+from atsbridge.model import RateLimit, SandboxOptions, SessionContext
+from atsbridge.secrets import resolve_references, unseal
+from atsbridge.services.cnts import sync_candidates
+from atsbridge.sessions import PluginSession
+from atsbridge.store import JobLink
+
+TENANT = "bench"
+UNPACED = RateLimit(requests_per_second=100_000.0, burst=100_000, max_concurrency=8)
+# How each plugin's sandbox expects the credential the request log recorded.
+AUTH_HEADERS = {
+    "smartrecruiters": lambda value: {"X-SmartToken": value},
+    "lever": lambda value: {"Authorization": f"Basic {value}"},
+    "greenhouse": lambda value: {"Authorization": f"Bearer {value}"},
+}
+
+
+class RemoteSandbox:
+    """A plugin's sandbox in a child process, driven over a pipe (start, facts, log, stop)."""
+
+    def __init__(self, ats: str, options: SandboxOptions):
+        parent, child = mp.Pipe()
+        self.conn = parent
+        self.process = mp.Process(target=_serve, args=(ats, options, child), daemon=True)
+        self.process.start()
+        self.url, self.config, self.pipelines = parent.recv()
+
+    def request_log(self) -> list[tuple[str, str, str, str, int | None]]:
+        self.conn.send("log")
+        return self.conn.recv()
+
+    def clear_log(self) -> None:
+        self.conn.send("clear")
+        self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.send("stop")
+        self.process.join(10)
+
+
+def _serve(ats: str, options: SandboxOptions, conn) -> None:  # type: ignore[no-untyped-def]
+    app = Atsbridge(db="sqlite://")
+    sandbox = app.plugin(ats).call("atsbridge_sandbox", options=options)
+    sandbox.start()
+    pipelines = {j.ats_id: len(sandbox.pipeline(j.ats_id)) for j in sandbox.jobs()}
+    conn.send((sandbox.url, sandbox.connection_config(), pipelines))
+    while True:
+        command = conn.recv()
+        if command == "log":
+            conn.send(
+                [(r.method, r.path, r.query, r.auth_value, r.status) for r in sandbox.request_log]
+            )
+        elif command == "clear":
+            sandbox.clear_log()
+            conn.send(True)
+        else:
+            sandbox.stop()
+            return
+
+
+class LocalSandbox:
+    def __init__(self, ats: str, options: SandboxOptions, app: Atsbridge):
+        self.sandbox = app.plugin(ats).call("atsbridge_sandbox", options=options)
+        self.sandbox.start()
+        self.url, self.config = self.sandbox.url, self.sandbox.connection_config()
+        self.pipelines = {
+            j.ats_id: len(self.sandbox.pipeline(j.ats_id)) for j in self.sandbox.jobs()
+        }
+
+    def request_log(self) -> list[tuple[str, str, str, str, int | None]]:
+        return [
+            (r.method, r.path, r.query, r.auth_value, r.status) for r in self.sandbox.request_log
+        ]
+
+    def clear_log(self) -> None:
+        self.sandbox.clear_log()
+
+    def stop(self) -> None:
+        self.sandbox.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ats", default="smartrecruiters", choices=sorted(AUTH_HEADERS))
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--per-job", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--in-process", action="store_true")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="cnts-sync-bench-"))
+    app = Atsbridge(db=f"sqlite:///{workdir / 'store.db'}")
+    plugin = app.plugin(args.ats)
+    t0 = time.perf_counter()
+    options = SandboxOptions(
+        seed=3, jobs=args.jobs, candidates_per_job=args.per_job, rate_limited=False
+    )
+    sandbox = (
+        LocalSandbox(args.ats, options, app)
+        if args.in_process
+        else RemoteSandbox(args.ats, options)
+    )
+    where = "in this process" if args.in_process else "in a child process"
+    print(
+        f"{args.ats} sandbox {where}: {args.jobs:,} jobs x {args.per_job} seeded in "
+        f"{time.perf_counter() - t0:.1f} s at {sandbox.url}"
+    )
+    try:
+        run(app, plugin, sandbox, args)
+    finally:
+        sandbox.stop()
+        app.close()
+
+
+def run(app: Atsbridge, plugin, sandbox, args) -> None:  # type: ignore[no-untyped-def]
+    app.connections.connect(TENANT, args.ats, sandbox.config)
+    job_ids = sorted(sandbox.pipelines)
+    now = app.clock()
+    with app.store.tenant(TENANT) as repo:
+        connection = repo.require_connection(args.ats)
+        connection_id = connection.id
+        settings = dict(connection.settings)
+        for i, job_id in enumerate(job_ids):
+            repo.add(
+                JobLink(
+                    connection_id=connection_id,
+                    product_job_id=f"P{i}",
+                    ats_job_id=job_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    expected = sum(sandbox.pipelines.values())
+
+    # The host's session, minus the ATS's published pacing: the sandbox enforces none here.
+    context = SessionContext(connection_label=f"{TENANT}/{args.ats}", rate_limit=UNPACED)
+    stored = app.connections._stored_config(TENANT, args.ats)
+    assert stored is not None
+    plain = resolve_references(unseal(stored, app.secret_box))
+    raw = plugin.call("atsbridge_open_session", config=plain, context=context)
+    session = PluginSession(TENANT, args.ats, connection_id, settings, plugin, raw)
+    sandbox.clear_log()
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        reports = sync_candidates(app, session, workers=args.workers)
+        ours = time.perf_counter() - started
+        ours_cpu = time.process_time() - cpu
+    finally:
+        session.close()
+    added = sum(r.counts["added"] for r in reports)
+    failed = [r for r in reports if r.status != "succeeded"]
+    pages = [r for r in sandbox.request_log() if r[0] == "GET" and r[4] == 200]
+    print(
+        f"sync ({args.workers} worker{'s' if args.workers > 1 else ''}): {added:,} candidates "
+        f"(sandbox holds {expected:,}) from {len(pages):,} pages in {ours:.1f} s -> "
+        f"{added / ours:,.0f} candidates/s (CPU {ours_cpu:.1f} s)"
+    )
+    if failed or added != expected:
+        raise SystemExit(f"sync incomplete: {len(failed)} failed runs, {added} != {expected}")
+
+    header = AUTH_HEADERS[args.ats]
+    with httpx.Client(base_url=sandbox.url, timeout=60) as client:
+        started, cpu = time.perf_counter(), time.process_time()
+        decoded = 0
+        for _method, path, query, auth_value, _status in pages:
+            response = client.get(path + (f"?{query}" if query else ""), headers=header(auth_value))
+            response.raise_for_status()
+            decoded += len(response.json()) > 0
+        bare = time.perf_counter() - started
+        bare_cpu = time.process_time() - cpu
+    print(
+        f"bare httpx loop: the same {len(pages):,} pages in {bare:.1f} s -> "
+        f"{added / bare:,.0f} candidates/s (CPU {bare_cpu:.1f} s)"
+    )
+    ratio = bare / ours
+    verdict = "PASS" if ratio >= 0.6 else "FAIL"
+    print(f"ratio sync/bare throughput: {ratio:.2f} (target >= 0.6: {verdict})")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
