@@ -90,8 +90,11 @@ def test_faults_and_random_host_kills_converge_to_the_fault_free_state(tmp_path:
         jobs = scenario_jobs(sandboxes)
         imported: set[str] = set()
         for round_ in range(6):
-            host = spawn_host(db, "chaos", tmp_path / f"host-{round_}.log")
-            deadline = time.monotonic() + rng.uniform(1.5, 3.5)
+            log = tmp_path / f"host-{round_}.log"
+            host = spawn_host(db, "chaos", log)
+            # Kill points count from when the host is up (its start-up time varies with load).
+            wait_for(lambda p=log: "host chaos started" in p.read_text(), 60, "host started")
+            deadline = time.monotonic() + rng.uniform(0.3, 2.5)
             while time.monotonic() < deadline:
                 # The product acts while hosts come and go: import once mirrored, then leads.
                 _import_rest(app, jobs, imported)

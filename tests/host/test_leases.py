@@ -186,3 +186,20 @@ def test_sqlite_lock_admits_one_host_per_file(tmp_path) -> None:
     first.release()
     second.acquire()
     second.release()
+
+
+def test_a_host_restarted_after_a_crash_may_reuse_its_id_at_once(app, clock) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    crashed = Registry(app.store, "host-a", TTL, clock)
+    crashed.process = f"{socket.gethostname()}:{int(dead.stdout)}"  # that pid has exited
+    crashed.register({})
+    Registry(app.store, "host-a", TTL, clock).register({})  # no wait for the heartbeat to age

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 HOST_ARGS = [
     "--lease-seconds",
-    "2",
+    "4",
     "--reconcile-seconds",
     "0.3",
     "--outbox-poll-seconds",

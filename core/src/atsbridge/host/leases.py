@@ -201,12 +201,21 @@ class Registry:
         self.clock = clock
         self.process = process_id()
 
-    def register(self, info: dict[str, Any]) -> None:
-        """Record this host; refuse when a live host already uses the same id."""
+    def register(self, info: dict[str, Any], *, exclusive: bool = False) -> None:
+        """Record this host; refuse when a live host already uses the same id.
+
+        ``exclusive``: the caller holds the SQLite lock, so no other host can be alive.
+        """
         now = self.clock()
         with self.store.system_session(immediate=True) as session:
             row = session.get(HostRow, self.host_id, with_for_update=self._pg)
-            if row is not None and row.process != self.process and self._live(row, now):
+            if (
+                row is not None
+                and not exclusive
+                and row.process != self.process
+                and self._live(row, now)
+                and not _dead_here(row.process)
+            ):
                 raise HostError(
                     f"host id {self.host_id!r} is already in use by a live host "
                     f"({row.process}, heartbeat {row.heartbeat_at:%H:%M:%S} UTC); "
@@ -256,6 +265,21 @@ class Registry:
     def unregister(self) -> None:
         with self.store.system_session() as session:
             session.execute(sa.delete(HostRow).where(col(HostRow.id) == self.host_id))
+
+
+def _dead_here(process: str) -> bool:
+    """True when ``hostname:pid`` names a process of this machine that no longer exists
+    (a host restarted right after a crash need not wait for its old heartbeat to age)."""
+    hostname, _, pid = process.rpartition(":")
+    if hostname != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def owner(live_hosts: list[str], connection_id: int, task: str) -> str:

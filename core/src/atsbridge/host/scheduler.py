@@ -78,6 +78,11 @@ class TaskTimeout(Exception):
     pass
 
 
+class LeaseLost(Exception):
+    """This host stopped renewing the task's lease in time (stalled): another host may
+    have taken the task, so this run stops at its next checkpoint."""
+
+
 @attrs.define
 class HostConfig:
     host_id: str | None = None  # default: hostname:pid
@@ -142,6 +147,7 @@ class Host:
         self._lock = threading.Lock()
         self._running: set[tuple[int, str]] = set()
         self._held: dict[tuple[int, str], Claim] = {}
+        self._lost: set[tuple[int, str]] = set()
         self._idle = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -183,7 +189,10 @@ class Host:
         try:
             self._check_secrets()
             previous = self.registry.processes().get(self.host_id)
-            self.registry.register({"version": __version__, "dialect": store.dialect})
+            self.registry.register(
+                {"version": __version__, "dialect": store.dialect},
+                exclusive=self._sqlite_lock is not None,
+            )
             if previous and previous != self.registry.process:
                 self._retire_runs_of(previous, None)  # our own previous life (restart)
             self.leases.release_all()
@@ -516,6 +525,8 @@ class Host:
         with self._lock:
             held = list(self._held)
         lost = self.leases.renew(held)
+        with self._lock:
+            self._lost |= lost & set(self._held)
         for cid, task in sorted(lost):
             log.warning("lost the lease of connection %s task %s while running it", cid, task)
         if self._stopping.is_set():
@@ -568,6 +579,7 @@ class Host:
                 self.metrics.running.dec()
                 with self._lock:
                     self._held.pop((cid, task), None)
+                    self._lost.discard((cid, task))
         finally:
             with self._idle:
                 self._running.discard((cid, task))
@@ -640,6 +652,8 @@ class Host:
                 return
             if self._stopping.is_set():
                 raise HostStopping()
+            if (entry.connection_id, task) in self._lost:
+                raise LeaseLost(f"{task}: lease lost (host stalled); stopped at a checkpoint")
             if deadline is not None and time.monotonic() > deadline:
                 raise TaskTimeout(f"{task} ran longer than {timeout:.0f}s; stopped at a checkpoint")
 
