@@ -116,6 +116,13 @@ def test_bad_job_queries_are_422_with_errors(api, params):
     assert isinstance(response.json()["errors"], list)
 
 
+def test_applications_filter_dates_on_last_activity_not_updated_at(api, sandbox):
+    since = {"last_activity_at": "gte|2000-01-01T00:00:00.000Z", "per_page": 500}
+    assert len(api.get("/v3/applications", params=since).json()) == len(sandbox.applications)
+    wrong = api.get("/v3/applications", params={"updated_at": "gte|2000-01-01T00:00:00.000Z"})
+    assert wrong.status_code == 422 and "updated_at" in wrong.json()["errors"][0]
+
+
 def test_singular_and_oversized_id_filters_are_refused(api):
     assert api.get("/v3/applications", params={"candidate_id": 1}).status_code == 422
     assert api.get("/v3/applications", params={"job_id": 1}).status_code == 422

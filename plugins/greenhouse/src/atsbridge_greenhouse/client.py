@@ -11,7 +11,7 @@ import base64
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import attrs
 import httpx
@@ -124,18 +124,16 @@ class GreenhouseClient:
         return self._checked_cursor(link["url"]) if link and link.get("url") else None
 
     def _checked_cursor(self, url: str) -> str:
-        """A next-page URL is followed as given, but only on the configured host.
+        """A next-page URL, followed on the configured host only.
 
-        The bearer token goes with it, so a cursor pointing anywhere else (a corrupted
-        checkpoint, a misbehaving proxy) is refused rather than followed.
+        The bearer token goes with it, so a link naming another origin (a proxy or regional
+        front that writes the public host into its links, a corrupted checkpoint) is re-based
+        onto ``base_url``: its path and cursor are kept, the token never leaves our host.
         """
-        absolute = urljoin(self.base_url + "/", url)
-        parts = urlsplit(absolute)
-        if (parts.scheme, parts.netloc) != (self._origin.scheme, self._origin.netloc):
-            raise AtsError(f"Greenhouse next-page link points off {self.base_url}: {url[:80]}")
+        parts = urlsplit(urljoin(self.base_url + "/", url))
         if not parts.path.startswith(self._origin.path.rstrip("/") + c.API_PREFIX + "/"):
             raise AtsError(f"Greenhouse next-page link is not a v3 API URL: {url[:80]}")
-        return absolute
+        return urlunsplit((self._origin.scheme, self._origin.netloc, parts.path, parts.query, ""))
 
     @staticmethod
     def _json(response: httpx.Response, what: str) -> Any:

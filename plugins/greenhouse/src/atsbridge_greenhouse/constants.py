@@ -28,9 +28,10 @@ CLIENT_RATE_LIMIT = RateLimit(requests_per_second=4.0, burst=5, max_concurrency=
 # UNCONFIRMED: error bodies are {"errors": ["..."]} for every status (notes 1.10 show it for
 # 422; 404 text "Resource not found").
 
-# UNCONFIRMED: applications take the same ``updated_at`` operator filter as jobs (the notes
-# list last_activity_at for applications and updated_at as the general date filter).
-APPLICATIONS_UPDATED_PARAM = "updated_at"
+# UNCONFIRMED: incremental pipeline reads filter applications on ``last_activity_at`` (the
+# date filter the notes list for /v3/applications; a stage move is activity), with the same
+# operator syntax as ``updated_at`` on jobs.
+APPLICATIONS_UPDATED_PARAM = "last_activity_at"
 
 # UNCONFIRMED: GET /v3/offices?ids= exists (flat read rule) and offices carry
 # ``location.name`` free text as in v1. A 403/404 there degrades to jobs without locations.

@@ -502,6 +502,9 @@ class GreenhouseSandbox(Sandbox):
     def list_applications(self, req: SandboxRequest) -> SandboxResponse:
         allowed = ("job_ids", "candidate_ids", "status", "stage_ids", "prospect")
         params = self._params(req, (*allowed, "last_activity_at"))
+        if "cursor" not in req.query and "updated_at" in {k.split("[")[0] for k in req.query}:
+            # The notes give applications last_activity_at as their date filter, not updated_at.
+            raise Unprocessable("Invalid query params: updated_at")
         rows = list(self.applications.values())
         for name, key in (
             ("job_ids", "job_id"),
