@@ -3,6 +3,7 @@ and passes the contract kit unmodified."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -72,6 +73,67 @@ def test_passes_the_contract_kit_unmodified(scaffold: Path, pytester, monkeypatc
     monkeypatch.syspath_prepend(str(scaffold / "src"))
     result = pytester.runpytest(str(scaffold / "tests"), "-p", "no:cacheprovider")
     result.assert_outcomes(passed=19)
+
+
+def test_installs_as_a_distribution_found_without_registration(scaffold: Path, tmp_path: Path):
+    """pip-install the scaffold (offline, with the venv's setuptools) into a fresh target,
+    then, in a process that sees only that install, discover it and run its tests."""
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--target",
+            str(site),
+            str(scaffold),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    package = site / f"atsbridge_{NAME}"
+    assert (package / "config.schema.json").is_file() and (package / "setup.md").is_file()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    discover = (
+        "from atsbridge.plugins import PluginRegistry\n"
+        "r = PluginRegistry.discover()\n"
+        f"s = [x for x in r.statuses if x.name == {NAME!r}]\n"
+        "assert s and s[0].ok, s\n"
+        f"import atsbridge_{NAME}\n"
+        f"assert atsbridge_{NAME}.__file__.startswith({str(site)!r}), atsbridge_{NAME}.__file__\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", discover], env=env, capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stderr
+    tests = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--rootdir",
+            str(scaffold),
+            str(scaffold / "tests"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert tests.returncode == 0, tests.stdout[-2000:] + tests.stderr[-2000:]
+    assert "19 passed" in tests.stdout
 
 
 @pytest.mark.parametrize("bad", ["", "Acme", "1acme", "acme-hire", "acme__hire", "a" * 41, "acme_"])
