@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import sqlite3
+import threading
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+import sqlalchemy as sa
 from atsbridge.errors import AtsUnavailable, Conflict, PayloadError
 from atsbridge.model import Job, JobStatus, Page
 from atsbridge.services.sync import DEFAULT_OVERLAP, SyncRunner
 from atsbridge.store import Job as JobRow
 from atsbridge.store import SyncCheckpoint, SyncRun
-from jobfake import JobFake, place
+from jobfake import CONFIG, JobFake, place
 from sqlmodel import select
 
 
@@ -249,3 +254,85 @@ def test_jobs_without_update_times_still_sync_incrementally(app, ats: JobFake) -
     second = _sync(app)
     assert ats.calls[0].updated_since == first.started_at - DEFAULT_OVERLAP
     assert second.progress["mode"] == "incremental"
+
+
+def test_a_callback_that_raises_at_the_first_report_still_ends_the_run(app, ats) -> None:
+    _seed(ats, 3)
+
+    def stop_now(report) -> None:
+        raise KeyboardInterrupt  # e.g. the host told to stop just as the run began
+
+    with pytest.raises(KeyboardInterrupt):
+        _sync(app, on_progress=stop_now)
+    run = app.sync.runs("acme", "jobfake")[0]
+    assert (run.status, run.pages) == ("interrupted", 0)
+    assert ats.calls == []
+    assert _sync(app).status == "succeeded"  # nothing left "running" to refuse it
+
+
+def test_a_failure_is_recorded_while_another_process_writes_to_sqlite(
+    tmp_path, job_registry, ats: JobFake
+) -> None:
+    """A deferred transaction that reads the run and then writes it fails at once when
+    another connection commits in between; the failure must wait for the lock instead."""
+    from atsbridge.api import Atsbridge
+
+    path = tmp_path / "busy.db"
+    _seed(ats, 3)
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE tenants SET key = key")
+        holding.set()
+        release.wait(10)
+        db.execute("COMMIT")
+        db.close()
+
+    def down_while_written(number: int) -> None:
+        thread.start()
+        assert holding.wait(10)
+        threading.Timer(0.3, release.set).start()
+
+    thread = threading.Thread(target=writer)
+    ats.on_call = down_while_written
+    ats.fail_on_call = 1
+    with Atsbridge(db=f"sqlite:///{path}", registry=job_registry) as app:
+        app.connections.connect("acme", "jobfake", dict(CONFIG))
+        with pytest.raises(AtsUnavailable):
+            _sync(app)
+        thread.join(10)
+        run = app.sync.runs("acme", "jobfake")[0]
+        assert run.status == "failed" and "simulated crash" in run.errors[-1]
+
+
+def test_a_failure_to_record_a_failure_is_logged(app, ats: JobFake, caplog) -> None:
+    _seed(ats, 3)
+    runner = SyncRunner(app.store, clock=app.clock)
+    broken = False
+    real_tenant = app.store.tenant
+
+    def tenant(key, **kwargs):
+        if broken:
+            raise sa.exc.OperationalError("UPDATE sync_runs", {}, Exception("database is locked"))
+        return real_tenant(key, **kwargs)
+
+    def crash(number: int) -> None:
+        nonlocal broken
+        broken = True
+
+    ats.on_call = crash
+    ats.fail_on_call = 1
+    from atsbridge.services.jobs import JobsKind
+
+    with app.open_session("acme", "jobfake") as session:
+        runner.store = mock.Mock(wraps=app.store, tenant=tenant)
+        with (
+            caplog.at_level(logging.ERROR, "atsbridge.services.sync"),
+            pytest.raises(AtsUnavailable, match="simulated crash"),  # the original error
+        ):
+            runner.run(session, JobsKind(app, session))
+    (record,) = [r for r in caplog.records if "could not record the failure" in r.message]
+    assert "acme/jobfake" in record.message and "simulated crash" in record.message
+    assert record.exc_info is not None and "database is locked" in str(record.exc_info[1])

@@ -647,8 +647,8 @@ class Host:
 
         def on_progress(report: Any) -> None:
             if getattr(report, "pages", 0) == 0:
-                # The runner's first report comes before it guards against callback errors:
-                # stopping there would leave the run "running". Stop after a page instead.
+                # Only stop after a page: the outbox drain reports once, after it has
+                # finished (pages 0), and calling that "interrupted" would misreport it.
                 return
             if self._stopping.is_set():
                 raise HostStopping()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
@@ -40,6 +41,8 @@ from atsbridge.store import Connection, Store, SyncCheckpoint, SyncRun, TenantRe
 
 if TYPE_CHECKING:
     from atsbridge.api import Atsbridge
+
+log = logging.getLogger(__name__)
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
 # A run whose heartbeat is older than this is presumed dead (its host crashed or was killed).
@@ -262,10 +265,11 @@ class SyncRunner:
     ) -> RunReport:
         """Run (or resume) a pass to its end. Records the failure and re-raises on error."""
         run_id, state, resumed = self._begin(session, kind, scope, full)
-        report = self._report(session, run_id)
-        if on_progress:
-            on_progress(report)
         try:
+            # Inside the try: a callback that raises at the first report (a host stopping)
+            # must still record the run as failed or interrupted, never leave it "running".
+            if on_progress:
+                on_progress(self._report(session, run_id))
             while True:
                 page = kind.fetch(session, scope, state.cursor, state.since)
                 report = self._apply(session, kind, scope, run_id, state, page, resumed)
@@ -426,7 +430,10 @@ class SyncRunner:
         interrupted = not isinstance(exc, Exception)  # KeyboardInterrupt, SystemExit
         message = str(exc) if isinstance(exc, AtsbridgeError) else f"{type(exc).__name__}: {exc}"
         try:
-            with self.store.tenant(session.tenant) as repo:
+            # Immediate, like every other write here: a deferred read-then-write transaction
+            # on SQLite fails with "database is locked" at once under concurrent writers
+            # (it cannot wait for the lock it would upgrade to), leaving the run "running".
+            with self.store.tenant(session.tenant, immediate=True) as repo:
                 run = repo.get(SyncRun, run_id)
                 if run is None or run.status != "running":
                     return
@@ -434,8 +441,15 @@ class SyncRunner:
                 run.ended_at = self.clock()
                 run.errors = [*run.errors, message][-100:]
                 run.progress = {**run.progress, "phase": run.status}
-        except Exception:  # recording must never hide the original error
-            pass
+        except Exception:
+            # Recording must never hide the original error, which the caller re-raises; but
+            # the run stays "running" until presumed dead, so say why.
+            log.exception(
+                "could not record the failure of sync run %s of %s (%s)",
+                run_id,
+                session.label,
+                message,
+            )
 
     def _progress(
         self, scope: str, state: _Pass, pages: int, resumed: int, now: datetime
