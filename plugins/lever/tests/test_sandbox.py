@@ -250,3 +250,32 @@ def test_control_api_moves_and_closes(sandbox, api):
     after = next(j for j in sandbox.jobs() if j.ats_id == job.ats_id)
     assert after.status is JobStatus.CLOSED and after.updated_at > before
     assert api.get(f"/postings/{job.ats_id}").json()["data"]["state"] == "closed"
+
+
+def test_posting_listings_are_the_full_listing_filtered_after_changes(api, sandbox):
+    """The per-posting index must serve exactly what a scan of every opportunity would."""
+    sandbox.enforce_rate_limit = False
+    jobs = [j.ats_id for j in sandbox.jobs()]
+    params = {"perform_as": sandbox.user_id}
+    body = {"name": "Ines Okafor", "emails": ["ines@example.org"], "postings": [jobs[2]]}
+    assert api.post("/opportunities", params=params, json=body).status_code == 201
+    gone = sandbox.pipeline(jobs[0])[0]
+    sandbox.remove_candidate(jobs[0], gone)
+    moved = sandbox.pipeline(jobs[1])[0]
+    sandbox.move_candidate(jobs[1], moved, "rejected")
+    everything = _all(api, "/opportunities", {"limit": 7})
+    posting = dict(sandbox.opportunity_posting)
+    for job in jobs:
+        for key, archived in (("posting_id", False), ("archived_posting_id", True)):
+            served = _all(api, "/opportunities", {key: job, "limit": 3})
+            expected = [
+                o
+                for o in everything
+                if posting.get(o["id"]) == job and (o["archived"] is not None) == archived
+            ]
+            assert served == expected, (job, key)
+        both = {"posting_id": job, "archived_posting_id": job, "limit": 3}
+        assert _all(api, "/opportunities", both) == []
+    two = _all(api, "/opportunities", {"posting_id": jobs[:2], "limit": 3})
+    assert two == [o for o in everything if posting.get(o["id"]) in jobs[:2] and not o["archived"]]
+    assert gone not in sandbox.pipeline(jobs[0])

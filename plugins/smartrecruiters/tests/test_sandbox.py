@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import attrs
 import httpx
 import pytest
 from atsbridge.model import JobStatus
@@ -292,3 +293,36 @@ def test_same_seed_same_world():
     assert a.jobs() == b.jobs()
     assert a.people() == b.people()
     assert a.api_key == b.api_key
+
+
+def test_a_job_listing_is_the_full_listing_filtered_after_every_kind_of_change():
+    """The per-job index must serve exactly what a scan of every person would."""
+    sandbox = SmartRecruitersSandbox(attrs.evolve(OPTIONS, rate_limited=False))
+    sandbox.start()
+    try:
+        _check_job_listings(sandbox)
+    finally:
+        sandbox.stop()
+
+
+def _check_job_listings(sandbox: SmartRecruitersSandbox) -> None:
+    jobs = [j.ats_id for j in sandbox.jobs()]
+    with keyed(sandbox) as c:
+        first = c.get("/candidates", params={"jobId": jobs[0], "limit": 100}).json()["content"]
+        body = {"firstName": "Ines", "lastName": "Okafor", "email": "ines@example.org"}
+        created = c.post(f"/jobs/{jobs[3]}/candidates", json=body).json()["id"]
+        # An older person assigned to a later job must keep their place (listing order).
+        assert c.put(f"/candidates/{first[0]['id']}/jobs/{jobs[3]}").status_code == 200
+        assert c.put(f"/candidates/{first[1]['id']}/jobs/{jobs[4]}").status_code == 200
+        sandbox.remove_candidate(jobs[4], first[1]["id"])
+        sandbox.remove_candidate(jobs[0], first[2]["id"])
+        listed: dict[str, list[str]] = {j: [] for j in jobs}
+        for person in sandbox.people():  # every person, in the order the API lists them
+            for job in person.job_ids:
+                listed[job].append(person.ats_id)
+        for job in jobs:
+            rows = c.get("/candidates", params={"jobId": job, "limit": 100}).json()["content"]
+            assert [p["id"] for p in rows] == listed[job], job
+    assert listed[jobs[3]].index(first[0]["id"]) < listed[jobs[3]].index(created)
+    assert first[1]["id"] not in listed[jobs[4]]
+    assert first[2]["id"] not in listed[jobs[0]]

@@ -20,6 +20,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -164,6 +165,12 @@ class SmartRecruitersSandbox(Sandbox):
         self._token_seq = 0
         self._jobs: dict[str, dict[str, Any]] = {}
         self._people: dict[str, dict[str, Any]] = {}
+        # job id -> ids of people ever assigned to it, so a per-job listing reads its own
+        # pipeline instead of every person (a 2,000-job world holds 200,000 of them). A
+        # superset: a removal may leave an id behind, and the listing still checks the
+        # person's assignments, so what it serves is exactly what a full scan would.
+        self._by_job: dict[str, set[str]] = {}
+        self._order: dict[str, int] = {}  # person id -> position in _people (listing order)
         self._attachment_data: dict[str, bytes] = {}
         world = make_world(options.seed, options.jobs, options.candidates_per_job)
         latest = max([j.updated_at for j in world.jobs], default=datetime(2026, 9, 1, tzinfo=UTC))
@@ -210,12 +217,22 @@ class SmartRecruitersSandbox(Sandbox):
                     self._people[pid]["assignments"].append(
                         {"job": {"id": other}, "status": "LEAD", "subStatus": None}
                     )
+                    self._index(pid, other)
         self._now = latest + timedelta(hours=1)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=self._uuid_rng.getrandbits(128), version=4))
+
+    def _track(self, pid: str) -> None:
+        """Index a person just stored in ``_people`` (see ``_by_job``)."""
+        self._order.setdefault(pid, len(self._order))
+        for a in self._people[pid]["assignments"]:
+            self._index(pid, a["job"]["id"])
+
+    def _index(self, pid: str, job_id: str) -> None:
+        self._by_job.setdefault(job_id, set()).add(pid)
 
     def _tick(self) -> str:
         """A logical clock for edits: after every seeded time, one second per change."""
@@ -258,6 +275,7 @@ class SmartRecruitersSandbox(Sandbox):
             ],
             "attachments": [],
         }
+        self._track(pid)
         return pid
 
     def _render(self, person: dict[str, Any]) -> dict[str, Any]:
@@ -459,7 +477,7 @@ class SmartRecruitersSandbox(Sandbox):
         text = (request.arg("q") or "").strip().casefold()
         tag = request.arg("tag")
         matches = []
-        for person in self._people.values():
+        for person in self._listed(job_id):
             assignments = person["assignments"]
             if job_id is not None:
                 assignments = [a for a in assignments if a["job"]["id"] == job_id]
@@ -492,6 +510,13 @@ class SmartRecruitersSandbox(Sandbox):
             link = f"{self.url}/candidates?{urlencode([*params, ('pageId', token)])}"
             headers["Link"] = f'<{link}>; rel="next"'
         return json_response(body, headers=headers)
+
+    def _listed(self, job_id: str | None) -> Iterable[dict[str, Any]]:
+        """The people a listing has to look at, in the order the API lists them."""
+        if job_id is None:
+            return self._people.values()
+        ids = sorted(self._by_job.get(job_id, ()), key=self._order.__getitem__)
+        return [self._people[pid] for pid in ids]
 
     @route("GET", "/candidates/{candidate_id}")
     def get_candidate(self, request: SandboxRequest) -> SandboxResponse:
@@ -528,6 +553,7 @@ class SmartRecruitersSandbox(Sandbox):
             "attachments": [],
         }
         self._people[pid] = person
+        self._track(pid)
         return json_response(self._render(person), 201)
 
     @route("PUT", "/candidates/{candidate_id}/jobs/{job_id}")
@@ -536,6 +562,7 @@ class SmartRecruitersSandbox(Sandbox):
         job = self._job_or_404(request.path_params["job_id"])
         if not any(a["job"]["id"] == job["id"] for a in person["assignments"]):
             person["assignments"].append({"job": {"id": job["id"]}, "status": "NEW"})
+            self._index(person["id"], job["id"])
             person["updatedOn"] = self._tick()
         return json_response(self._render(person))
 
@@ -607,7 +634,7 @@ class SmartRecruitersSandbox(Sandbox):
         with self.lock:
             return [
                 p["id"]
-                for p in self._people.values()
+                for p in self._listed(job_id)
                 if any(a["job"]["id"] == job_id for a in p["assignments"])
             ]
 
