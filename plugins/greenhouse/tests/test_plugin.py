@@ -524,3 +524,29 @@ def test_cursor_is_only_followed_on_the_configured_host(sandbox, session):
     assert [j.ats_id for j in rebased.items] == [j.ats_id for j in again.items]
     with pytest.raises(AtsError, match="not a v3 API URL"):
         plugin.atsbridge_search_jobs(session, JobQuery(cursor="/v1/jobs?page=2"))
+
+
+# --- an API built from the notes alone -------------------------------------------------------
+
+
+def test_reads_the_notes_do_not_list_degrade_when_missing(make_sandbox, connect):
+    """No /v3/offices (404), and the educations/employments paths take POST only (405).
+
+    Jobs then come without locations (offices asked once per session), a first push lands
+    every part, and a replay cannot see what landed, so it adds no education/employment twice.
+    """
+    sandbox = make_sandbox(unlisted_reads=False)
+    session = connect(sandbox)
+    jobs, _ = all_jobs(session, page_size=5)
+    assert jobs and all(j.locations == () for j in jobs)
+    assert any(j.description for j in jobs)  # job posts are listed in the notes: still read
+    assert len(sandbox.requests_to("/v3/offices")) == 1
+    job = open_job(sandbox)
+    first = plugin.atsbridge_push_lead(session, job, LEAD, "k-unlisted")
+    s = stored(sandbox, "ada.quinton@example.org")
+    assert [len(s[k]) for k in ("educations", "employments", "attachments")] == [1, 2, 1]
+    snapshot = counts(sandbox)
+    replay = plugin.atsbridge_push_lead(session, job, LEAD, "k-unlisted")
+    assert replay.already_existed and replay.application_id == first.application_id
+    assert counts(sandbox) == snapshot
+    assert {r.status for r in sandbox.requests_to("/v3/candidate_e", "GET")} == {405}

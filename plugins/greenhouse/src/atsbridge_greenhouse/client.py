@@ -40,6 +40,7 @@ from atsbridge_greenhouse import mapping as m
 log = logging.getLogger("atsbridge.greenhouse")
 T = TypeVar("T")
 MISSING_ENDPOINT = (403, 404)  # optional lookups degrade instead of failing the sync
+UNLISTED = c.UNLISTED_READ_REFUSALS  # reads the notes do not list at all
 
 
 def _chunks(values: list[Any], size: int = c.MAX_IDS_PER_CALL) -> Iterator[list[Any]]:
@@ -168,6 +169,23 @@ class GreenhouseClient:
             if cursor is None:
                 return rows
 
+    def _unlisted(
+        self, path: str, params: dict[str, Any], cls: type[T], kind: str
+    ) -> list[T] | None:
+        """Every row of a read the notes do not list; None when it is not there as we guessed.
+
+        Refused (``UNLISTED_READ_REFUSALS``) or answered in another shape, it is treated as
+        missing: the caller degrades instead of failing the sync or the push.
+        """
+        try:
+            rows = self._all(path, params, cls, kind, accept=UNLISTED)
+        except PayloadError as exc:
+            log.warning("Greenhouse %s is not the list we expect (%s); doing without", path, exc)
+            return None
+        if rows is None:
+            log.warning("Greenhouse %s is not available; doing without", path)
+        return rows
+
     # -- auth check ------------------------------------------------------------
 
     def check(self) -> None:
@@ -242,11 +260,8 @@ class GreenhouseClient:
         if missing and self._offices_available:
             for chunk in _chunks(missing):
                 params = {"ids": ",".join(map(str, chunk)), "per_page": c.MAX_IDS_PER_CALL}
-                rows = self._all(
-                    c.OFFICES_PATH, params, m.GhOffice, "office", accept=MISSING_ENDPOINT
-                )
-                if rows is None:
-                    log.warning("Greenhouse offices are not readable; jobs get no locations")
+                rows = self._unlisted(c.OFFICES_PATH, params, m.GhOffice, "office")
+                if rows is None:  # jobs get no locations for the rest of the session
                     self._offices_available = False
                     break
                 found = {row.id: row for row in rows}
@@ -404,7 +419,7 @@ class GreenhouseClient:
 
     def _existing(self, path: str, candidate_id: int, cls: type[T], kind: str) -> list[T] | None:
         params = {"candidate_ids": candidate_id, "per_page": c.MAX_PER_PAGE}
-        return self._all(path, params, cls, kind, accept=MISSING_ENDPOINT)
+        return self._unlisted(path, params, cls, kind)
 
     def _add_employments(self, candidate_id: int, lead: Lead, created_now: bool) -> list[str]:
         unsupported: list[str] = []

@@ -5,6 +5,10 @@ order (descending), paging only through ``Link: rel="next"`` whose cursor must t
 plural ``*_ids`` filters of at most 50 ids, operator date filters, 422 ``{"errors": [...]}``
 for anything else, OAuth2 client-credentials Bearer tokens that expire, Site-Admin-only list
 reads, and the request window with X-RateLimit-* headers and 429 + Retry-After.
+
+It also serves reads the notes do not list (offices, the educations/employments lists), as
+the plugin assumes they exist; ``unlisted_reads=False`` plays an API built from the notes
+alone, where they answer 404/405, to prove the plugin does without them.
 """
 
 from __future__ import annotations
@@ -93,12 +97,16 @@ class GreenhouseSandbox(Sandbox):
         window: WindowLimit | None = None,
         token_ttl: float = 3600.0,
         stage_names_on_rows: bool = True,
+        unlisted_reads: bool = True,
     ):
         if window is not None:
             self.rate_limit = window  # a time-scaled copy of the real window keeps tests fast
         super().__init__(options)
         self.token_ttl = token_ttl
         self.stage_names_on_rows = stage_names_on_rows
+        # False plays an API built from the notes alone: the reads they do not list
+        # (offices, the educations/employments lists) are not there.
+        self.unlisted_reads = unlisted_reads
         self.client_id = f"gh-client-{options.seed}"
         self.client_secret = f"gh-secret-{options.seed}-{secrets.token_hex(8)}"
         self.users = {ADMIN_USER_ID: True, BASIC_USER_ID: False}  # id -> site admin
@@ -473,6 +481,8 @@ class GreenhouseSandbox(Sandbox):
 
     @route("GET", "/v3/offices")
     def list_offices(self, req: SandboxRequest) -> SandboxResponse:
+        if not self.unlisted_reads:
+            return self.error(404, "Resource not found")
         params = self._params(req, ())
         return self._page(req, params, list(self.offices.values()))
 
@@ -567,6 +577,8 @@ class GreenhouseSandbox(Sandbox):
         return self._candidate_rows(req, self.employments)
 
     def _candidate_rows(self, req: SandboxRequest, store: dict[int, dict]) -> SandboxResponse:
+        if not self.unlisted_reads:  # the path exists, for POST only
+            return self.error(405, f"method {req.method} not allowed")
         params = self._params(req, ("candidate_ids",))
         rows = list(store.values())
         if "candidate_ids" in params:
