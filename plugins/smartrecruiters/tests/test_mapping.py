@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -178,12 +177,27 @@ def test_every_candidate_status(raw, unified):
     assert mapping.parse_candidate(row, "j").status is unified
 
 
-def test_candidate_without_assignment_on_the_job_is_named():
-    row = copy.deepcopy(CANDIDATES_PAGE["content"][0])
-    with pytest.raises(PayloadError) as err:
-        mapping.parse_candidate(row, "some-other-job")
-    assert err.value.field == "primaryAssignment"
-    assert "b41e0c2a" in err.value.record
+@pytest.mark.parametrize(
+    "assignments",
+    [
+        {"primaryAssignment": {"job": {"id": "another-job"}, "status": "HIRED"}},
+        {"primaryAssignment": None, "secondaryAssignments": None},
+        {},  # both left out
+    ],
+)
+def test_listed_row_without_assignment_on_the_job_is_kept_as_new(assignments, caplog):
+    """An API may omit secondaryAssignments: the row stays, with the status unknown (new)."""
+    row = {
+        k: v
+        for k, v in CANDIDATES_PAGE["content"][0].items()
+        if k not in ("primaryAssignment", "secondaryAssignments")
+    }
+    candidate = mapping.parse_candidate({**row, **assignments}, JOB)
+    assert candidate.status is CandidateStatus.NEW  # not the other job's HIRED
+    assert (candidate.stage, candidate.status_raw) == (None, None)
+    assert candidate.application_id == f"{candidate.ats_id}:{JOB}"
+    assert candidate.emails == ("tomasz.wojcik@example.pl",)
+    assert "b41e0c2a" in caplog.text and JOB in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -264,6 +264,19 @@ def test_candidate_status_is_the_one_on_the_asked_job(sandbox, session):
     assert on_secondary[person.ats_id].status_raw == "TRANSFERRED"
 
 
+def test_pipelines_are_whole_when_the_api_omits_secondary_assignments(sandbox, session):
+    expected = {}
+    for facts in sandbox.jobs():
+        people, _ = all_candidates(session, facts.ats_id)
+        expected[facts.ats_id] = sorted((c.ats_id, c.status) for c in people)
+    sandbox.secondary_assignments = False
+    for job_id, wanted in expected.items():
+        people, _ = all_candidates(session, job_id)
+        # Seeded secondary assignments are LEADs (new), so even their status is unchanged.
+        assert sorted((c.ats_id, c.status) for c in people) == wanted
+    assert any(len(p.job_ids) > 1 for p in sandbox.people())
+
+
 def test_candidates_updated_since(sandbox, session):
     job = sandbox.jobs()[3].ats_id
     people, _ = all_candidates(session, job)

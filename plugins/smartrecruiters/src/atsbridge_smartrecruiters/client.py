@@ -17,7 +17,7 @@ import attrs
 import httpx
 from atsbridge.config import url_problem
 from atsbridge.errors import AtsError, ConfigError, PayloadError
-from atsbridge.model import Attachment, RateLimit
+from atsbridge.model import Attachment, CandidateStatus, RateLimit
 from atsbridge_sdk.auth import ApiKeyHeader, OAuth2ClientCredentials
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter
@@ -45,6 +45,10 @@ UNLISTABLE = (400, 404, 405)
 EMAIL_LOOKUP_PARAM = "q"
 # SmartRecruiters' CREATED job status (created, not yet sourcing) is reported as a draft.
 CREATED_IS_DRAFT = True
+# A ``GET /candidates?jobId=`` row whose assignments do not name the job (an API that omits
+# ``secondaryAssignments``, say) keeps the person in the pipeline with this status and no
+# stage: the status on this job is unknown, and the primary one may be another job's.
+UNASSIGNED_ROW_STATUS = CandidateStatus.NEW
 
 # --- the API, as documented ------------------------------------------------------------------
 API_VERSION = "Customer API v1 (jobs, candidates)"

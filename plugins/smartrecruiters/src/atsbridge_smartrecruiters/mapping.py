@@ -9,6 +9,7 @@ so a bad record is reported precisely instead of being stored half-wrong.
 
 from __future__ import annotations
 
+import logging
 import typing
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,7 +31,14 @@ from cattrs.cols import is_sequence, list_structure_factory
 from cattrs.gen import make_dict_structure_fn
 from cattrs.v import format_exception
 
-from atsbridge_smartrecruiters.client import CREATED_IS_DRAFT, LINKEDIN_KEY, LINKEDIN_KEYS_READ
+from atsbridge_smartrecruiters.client import (
+    CREATED_IS_DRAFT,
+    LINKEDIN_KEY,
+    LINKEDIN_KEYS_READ,
+    UNASSIGNED_ROW_STATUS,
+)
+
+log = logging.getLogger("atsbridge.smartrecruiters")
 
 JOB_STATUSES: dict[str, JobStatus] = {
     "CREATED": JobStatus.DRAFT if CREATED_IS_DRAFT else JobStatus.OPEN,
@@ -318,20 +326,41 @@ def candidate_status(record: str, assignment: SrAssignment) -> CandidateStatus:
         raise PayloadError(record, "status", reason) from None
 
 
+def listed_assignment(sr: SrCandidate, job_id: str, record: str) -> SrAssignment | None:
+    """The assignment that gives a ``GET /candidates?jobId=`` row its status on ``job_id``.
+
+    The listing vouches that the person is on the job, so a row whose assignments do not
+    name it (an API leaving out ``secondaryAssignments``) is kept with an unknown status:
+    one such row must not fail the page, nor drop the person from the do-not-source list.
+    The primary assignment is not borrowed: it may be another job's, hired or rejected.
+    """
+    assignment = sr.assignment_for(job_id)
+    if assignment is None:
+        log.warning(
+            "%s is listed on job %s but none of its assignments names that job; reported as %s",
+            record,
+            job_id,
+            UNASSIGNED_ROW_STATUS.value,
+        )
+    return assignment
+
+
 def parse_candidate(raw: Any, job_id: str, index: int | None = None) -> Candidate:
     """One row of ``GET /candidates?jobId=``: the status is the assignment on ``job_id``."""
     record = _record_name("candidate", raw, index)
     sr = _structure(record, raw, SrCandidate)
-    assignment = sr.assignment_for(job_id)
+    assignment = listed_assignment(sr, job_id, record)
     if assignment is None:
-        reason = f"no primaryAssignment/secondaryAssignments entry for job {job_id}"
-        raise PayloadError(record, "primaryAssignment", reason)
+        status, stage, status_raw = UNASSIGNED_ROW_STATUS, None, None
+    else:
+        status = candidate_status(record, assignment)
+        stage, status_raw = assignment.subStatus or assignment.status, assignment.status
     return Candidate(
         ats_id=sr.id,
         job_ats_id=job_id,
-        status=candidate_status(record, assignment),
-        stage=assignment.subStatus or assignment.status,
-        status_raw=assignment.status,
+        status=status,
+        stage=stage,
+        status_raw=status_raw,
         application_id=application_id(sr.id, job_id),
         first_name=sr.firstName,
         last_name=sr.lastName,

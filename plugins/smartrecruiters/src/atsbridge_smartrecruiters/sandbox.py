@@ -172,6 +172,9 @@ class SmartRecruitersSandbox(Sandbox):
         self._by_job: dict[str, set[str]] = {}
         self._order: dict[str, int] = {}  # person id -> position in _people (listing order)
         self._attachment_data: dict[str, bytes] = {}
+        # The API notes show ``secondaryAssignments`` but an implementation may leave an
+        # optional field out; False serves rows with only ``primaryAssignment``.
+        self.secondary_assignments = True
         world = make_world(options.seed, options.jobs, options.candidates_per_job)
         latest = max([j.updated_at for j in world.jobs], default=datetime(2026, 9, 1, tzinfo=UTC))
         job_ids: list[str] = []
@@ -289,7 +292,8 @@ class SmartRecruitersSandbox(Sandbox):
                 item["subStatus"] = a["subStatus"]
             shown.append(item)
         out["primaryAssignment"] = shown[0] if shown else None
-        out["secondaryAssignments"] = shown[1:]
+        if self.secondary_assignments:
+            out["secondaryAssignments"] = shown[1:]
         return out
 
     def _job_or_404(self, job_id: str) -> dict[str, Any]:
