@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from atsbridge.api import Atsbridge
+from atsbridge.errors import PayloadError
 from atsbridge.model import Candidate, CandidateStatus
+from atsbridge.services import cnts
+from atsbridge.services.cnts import sync_candidates
 from conftest import lead_doc
 from leadfake import LeadFake, Observer
 
@@ -85,3 +89,78 @@ def test_pages_fetched_elsewhere_update_statuses_without_requests(
     # A page of another job never touches this lead.
     other = [Candidate(ats_id=str(lead.candidate_id), job_ats_id="J2", status="hired")]
     assert app.leads.observe_candidates("acme", "leadfake", "J2", other).matched == 0
+
+
+def test_the_do_not_source_refresh_moves_statuses_without_extra_requests(
+    app: Atsbridge, ats: LeadFake, observer: Observer
+) -> None:
+    for n in range(2):
+        app.leads.push("acme", "pj-1", lead_doc(f"lead-{n}"))
+    app.cnts.sync("acme", "leadfake")
+    assert observer.changed == []  # nothing moved since the export
+    ats.list_calls.clear()
+    pushes = len(ats.pushes)
+
+    ats.move("P2", "J1", CandidateStatus.INTERVIEWING, "Onsite")
+    reports = app.cnts.sync("acme", "leadfake")
+    assert [r.status for r in reports] == ["succeeded", "succeeded"]
+    # One listing per linked job, as without exported leads: nothing else was asked.
+    assert sorted(q.job_ats_id for q in ats.list_calls) == ["J1", "J2"]
+    assert len(ats.pushes) == pushes
+    view = app.leads.get("acme", "pj-1", "lead-1")
+    assert (view.status, view.stage, view.status_raw) == ("interviewing", "Onsite", "onsite")
+    assert app.leads.funnel("acme", "pj-1").statuses["interviewing"] == 1
+    assert [(h["status"], h["stage"]) for h in app.leads.history("acme", "pj-1", "lead-1")] == [
+        ("new", "Applied"),
+        ("interviewing", "Onsite"),
+    ]
+    assert [(e.lead_id, e.old_status, e.new_status) for e in observer.changed] == [
+        ("lead-1", CandidateStatus.NEW, CandidateStatus.INTERVIEWING)
+    ]
+
+    # The status sync (and the next refresh) then find nothing left to change: one event.
+    app.leads.sync_statuses()
+    app.cnts.sync("acme", "leadfake")
+    assert len(observer.changed) == 1
+    assert len(app.leads.history("acme", "pj-1", "lead-1")) == 2
+
+
+def test_parallel_do_not_source_workers_each_fire_their_own_changes(
+    app: Atsbridge, ats: LeadFake, observer: Observer
+) -> None:
+    app.leads.push("acme", "pj-1", lead_doc("lead-1"))
+    app.leads.push("acme", "pj-2", lead_doc("lead-2"))
+    app.cnts.sync("acme", "leadfake")
+    ats.move("P1", "J1", CandidateStatus.OFFERED, "Offer")
+    ats.move("P2", "J2", CandidateStatus.REJECTED, "Rejected")
+    with app.open_session("acme", "leadfake") as session:
+        reports = sync_candidates(app, session, workers=2)
+    assert [r.status for r in reports] == ["succeeded", "succeeded"]
+    assert sorted((e.lead_id, e.new_status) for e in observer.changed) == [
+        ("lead-1", CandidateStatus.OFFERED),
+        ("lead-2", CandidateStatus.REJECTED),
+    ]
+    assert {v.lead_id: v.status for v in app.leads.list("acme")} == {
+        "lead-1": "offered",
+        "lead-2": "rejected",
+    }
+
+
+def test_a_page_rolled_back_fires_nothing(
+    app: Atsbridge, ats: LeadFake, observer: Observer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.leads.push("acme", "pj-1", lead_doc("lead-1"))
+    app.cnts.sync("acme", "leadfake", product_job_id="pj-1")
+    ats.move("P1", "J1", CandidateStatus.HIRED, "Hired")
+
+    def broken(self, *args, **kwargs):
+        raise PayloadError("list_candidates", "candidate #1", "simulated bad row")
+
+    # Fails after the lead was recorded, inside the same transaction.
+    monkeypatch.setattr(cnts.CandidatesKind, "_entry", broken)
+    app.cnts.sync("acme", "leadfake", product_job_id="pj-1")
+    assert observer.changed == []
+    assert app.leads.get("acme", "pj-1", "lead-1").status == "new"
+    monkeypatch.undo()
+    app.cnts.sync("acme", "leadfake", product_job_id="pj-1")
+    assert [e.new_status for e in observer.changed] == [CandidateStatus.HIRED]

@@ -30,6 +30,7 @@ from atsbridge_sdk import http
 from atsbridge_sdk.sandbox import Faults
 from click.testing import CliRunner
 from conftest import PDF, lead_doc
+from leadfake import Observer
 from sandboxed import EAGER, PRODUCT_JOB, drain_until_done, sandboxed
 
 PLUGINS = sorted(PluginRegistry.discover().plugins)
@@ -190,6 +191,42 @@ def test_a_moved_stage_shows_in_leads_list_and_the_funnel(db_url: str, plugin: s
         assert after[str(old)] == before.statuses[str(old)] - 1
         history = app.leads.history("acme", PRODUCT_JOB, "lead-1")
         assert history[-1]["status"] == "interviewing"
+
+
+def test_a_do_not_source_refresh_moves_a_lead_without_extra_requests(
+    db_url: str, plugin: str
+) -> None:
+    with sandboxed(db_url, plugin) as (app, sandbox, job_id):
+        observer = Observer()
+        app.registry.pm.register(observer, name="observer")
+        for i in range(2):
+            assert app.leads.push("acme", PRODUCT_JOB, lead_doc(f"lead-{i}")).lead.state == (
+                "exported"
+            )
+        app.cnts.sync("acme", plugin)
+        # (Workday's push answers the stage's id, REVIEW, and its listing the stage's name,
+        # Review: the first listing records that as a stage change.)
+        observer.changed.clear()
+        moved = app.leads.get("acme", PRODUCT_JOB, "lead-1")
+        sandbox.move_candidate(job_id, moved.candidate_id, CandidateStatus.INTERVIEWING)
+        time.sleep(0.01)
+
+        start = len(sandbox.request_log)
+        (report,) = app.cnts.sync("acme", plugin)
+        carried = [(r.method, r.path) for r in sandbox.request_log[start:]]
+        assert report.status == "succeeded", report.errors
+        assert app.leads.get("acme", PRODUCT_JOB, "lead-1").status == "interviewing"
+        assert [(e.lead_id, e.new_status) for e in observer.changed] == [
+            ("lead-1", CandidateStatus.INTERVIEWING)
+        ]
+        # The same refresh again, nothing moved: exactly the same requests, so carrying
+        # the move cost none; and neither it nor the status sync fires the event again.
+        start = len(sandbox.request_log)
+        app.cnts.sync("acme", plugin)
+        assert [(r.method, r.path) for r in sandbox.request_log[start:]] == carried
+        app.leads.sync_statuses()
+        assert len(observer.changed) == 1
+        assert app.leads.history("acme", PRODUCT_JOB, "lead-1")[-1]["status"] == "interviewing"
 
 
 def test_every_installed_plugin_is_covered() -> None:

@@ -19,6 +19,11 @@ A candidate whose page shifted during a full pass (offset paging while the ATS c
 be dropped by mistake; the next run puts it back, since the change that moved it also bumps
 its ``updated_at``.
 
+**Status flow-back.** The pages listed here are the same pipelines the lead status sync
+walks, so each page also updates the exported leads it shows (``leads.record_candidates``,
+in the page's transaction; the status-changed events fire after the commit): a stage moved
+in the ATS reaches the funnel with the next refresh, without one extra request.
+
 **Refresh.** The host runs the kind every ``cnts_refresh_minutes`` (default 180) per
 connection; ``refresh_interval`` reads the setting.
 
@@ -38,6 +43,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +64,9 @@ from atsbridge.errors import (
     NotFound,
 )
 from atsbridge.model import Candidate, CandidateQuery
+from atsbridge.plugins import PluginRegistry
 from atsbridge.services.base import Service
+from atsbridge.services.leads import EXPORTED, StatusChanges, record_candidates
 from atsbridge.services.sync import (
     FetchedPage,
     KindSpec,
@@ -74,6 +82,7 @@ from atsbridge.store import (
     CntsEntry,
     Connection,
     JobLink,
+    LeadRow,
     SyncCheckpoint,
     SyncRun,
     TenantRepo,
@@ -560,10 +569,21 @@ class CandidatesKind:
 
     name = KIND
 
-    def __init__(self, default_country: str | None = None, page_size: int = PAGE_SIZE):
+    def __init__(
+        self,
+        default_country: str | None = None,
+        page_size: int = PAGE_SIZE,
+        registry: PluginRegistry | None = None,
+    ):
         self.default_country = default_country
         self.page_size = page_size
+        # Where status-changed events go; None: leave exported leads to the status sync.
+        self.registry = registry
         self._links: dict[tuple[int, str], str | None] = {}
+        self._lead_jobs: dict[int, frozenset[str]] = {}
+        # One kind serves every worker thread of a task; each thread fires what its own
+        # page recorded, once that page's transaction has committed.
+        self._changes = threading.local()
 
     def fetch(
         self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
@@ -593,9 +613,33 @@ class CandidatesKind:
             )
         return self._links[key]
 
+    def _has_exported_leads(self, repo: TenantRepo, connection_id: int, scope: str) -> bool:
+        # Read once per task run: a lead exported meanwhile is the status sync's to follow.
+        if connection_id not in self._lead_jobs:
+            LR = LeadRow.__table__  # type: ignore[attr-defined]
+            self._lead_jobs[connection_id] = frozenset(
+                repo.session.connection()
+                .execute(
+                    sa.select(LR.c.ats_job_id)
+                    .where(
+                        LR.c.tenant_id == repo.tenant_id,
+                        LR.c.connection_id == connection_id,
+                        LR.c.state == EXPORTED,
+                        LR.c.ats_job_id.is_not(None),
+                    )
+                    .distinct()
+                )
+                .scalars()
+            )
+        return scope in self._lead_jobs[connection_id]
+
     def apply(
         self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime
     ) -> PageOutcome:
+        # A page whose transaction rolled back must not fire what it recorded.
+        self._changes.pending = None
+        if self.registry is not None and self._has_exported_leads(repo, connection_id, scope):
+            self._changes.pending = record_candidates(repo, connection_id, scope, page.items, now)
         outcome = PageOutcome()
         product_job_id = self._product_job(repo, connection_id, scope)
         if product_job_id is None:  # unlinked while syncing: nothing to keep
@@ -718,7 +762,10 @@ class CandidatesKind:
         return outcome
 
     def after_commit(self) -> None:
-        pass
+        changes: StatusChanges | None = getattr(self._changes, "pending", None)
+        self._changes.pending = None
+        if changes is not None and self.registry is not None:
+            changes.fire(self.registry)
 
 
 def _full_mark(repo: TenantRepo, connection_id: int, scope: str) -> SyncCheckpoint | None:
@@ -773,7 +820,9 @@ def sync_candidates(
         due = last_full is not None and now - last_full >= reconcile
         plans.append((link.ats_job_id, full or due))
     kind = CandidatesKind(
-        default_country=session.settings.get("default_country"), page_size=PAGE_SIZE
+        default_country=session.settings.get("default_country"),
+        page_size=PAGE_SIZE,
+        registry=app.registry,
     )
     runner = SyncRunner(app.store, clock=app.clock)
     fatal: list[BaseException] = []

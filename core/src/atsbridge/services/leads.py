@@ -25,8 +25,9 @@ Flow-back. ``sync_statuses`` (hourly) walks the pipeline of each job that has ex
 leads with the checkpointed sync runner (incremental after the first pass), matches people
 by candidate id or application id, and records a history row and fires
 ``atsbridge_candidate_status_changed`` when a status or stage moved. The do-not-source sync
-already pages those pipelines: it can hand its pages to ``record_candidates`` so the funnel
-moves without a single extra request.
+already pages those pipelines and hands its pages to ``record_candidates`` too, so the funnel
+also moves with every do-not-source refresh, without a single extra request; whichever of
+the two sees a move first records it, and the other finds nothing left to change.
 """
 
 from __future__ import annotations
@@ -284,7 +285,8 @@ def record_candidates(
     if not by_candidate:
         return changes
     rows: list[LeadRow] = repo.all(
-        select(LeadRow).where(
+        select(LeadRow)
+        .where(
             LeadRow.connection_id == connection_id,
             LeadRow.ats_job_id == ats_job_id,
             LeadRow.state == EXPORTED,
@@ -293,6 +295,12 @@ def record_candidates(
                 col(LeadRow.ats_application_id).in_(list(by_application) or [""]),
             ),
         )
+        # The status sync and the do-not-source sync may see the same move at once (two
+        # hosts on PostgreSQL): the second waits and compares with what the first wrote,
+        # so the event fires once (locked in id order: no deadlock between the two).
+        # SQLite's writers are serialised already.
+        .order_by(col(LeadRow.id))
+        .with_for_update()
     )
     if not rows:
         return changes
