@@ -27,7 +27,7 @@ from atsbridge.model import (
 )
 from atsbridge.plugins import PluginRegistry
 from atsbridge_greenhouse import plugin
-from atsbridge_greenhouse.sandbox import BASIC_USER_ID
+from atsbridge_greenhouse.sandbox import BASIC_USER_ID, NOTES_ADMIN_SCOPES
 from atsbridge_sdk.sandbox import Faults, make_person
 
 T = TypeVar("T")
@@ -550,3 +550,36 @@ def test_reads_the_notes_do_not_list_degrade_when_missing(make_sandbox, connect)
     assert replay.already_existed and replay.application_id == first.application_id
     assert counts(sandbox) == snapshot
     assert {r.status for r in sandbox.requests_to("/v3/candidate_e", "GET")} == {405}
+
+
+def test_a_credential_with_only_the_notes_admin_scopes_syncs_and_pushes(make_sandbox, connect):
+    """The notes' admin steps grant no attachments, custom field options or offices list.
+
+    Those reads are then refused (403): jobs come without locations, educations cannot be
+    matched to options (reported), a new application still gets its resume, and a replay,
+    which cannot see the application's files, reports the attachments instead of adding
+    them blind.
+    """
+    sandbox = make_sandbox(scopes=NOTES_ADMIN_SCOPES)
+    session = connect(sandbox, source_id=12)
+    jobs, _ = all_jobs(session, page_size=5)
+    assert jobs and all(j.locations == () for j in jobs)
+    job = open_job(sandbox)
+    assert all_candidates(session, job)
+    first = plugin.atsbridge_push_lead(session, job, LEAD, "k-scopes")
+    assert set(first.unsupported) == {
+        "location",
+        "tags",
+        "experiences[0].description",
+        "educations[0]",
+    }
+    s = stored(sandbox, "ada.quinton@example.org")
+    assert [len(s[k]) for k in ("educations", "employments", "attachments")] == [0, 2, 1]
+    snapshot = counts(sandbox)
+    replay = plugin.atsbridge_push_lead(session, job, LEAD, "k-scopes")
+    assert replay.already_existed and "attachments" in replay.unsupported
+    assert counts(sandbox) == snapshot
+    refused = {r.path for r in sandbox.request_log if r.status == 403}
+    assert refused == {"/v3/offices", "/v3/custom_field_options", "/v3/attachments"} | {
+        "/v3/candidate_employments"
+    }

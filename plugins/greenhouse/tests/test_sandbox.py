@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from atsbridge.model import CandidateStatus, JobStatus
-from atsbridge_greenhouse.sandbox import ADMIN_USER_ID, BASIC_USER_ID
+from atsbridge_greenhouse.sandbox import ADMIN_USER_ID, BASIC_USER_ID, NOTES_ADMIN_SCOPES
 from atsbridge_sdk.sandbox import WindowLimit
 
 
@@ -54,6 +54,30 @@ def test_list_endpoints_need_a_site_admin(sandbox):
     token = grant(sandbox, sub=BASIC_USER_ID).json()["access_token"]
     response = httpx.get(f"{sandbox.url}/v3/jobs", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403 and "Site Admin" in response.json()["errors"][0]
+
+
+def test_scopes_limit_what_a_credential_may_call(make_sandbox):
+    sb = make_sandbox(scopes=NOTES_ADMIN_SCOPES)
+    token = grant(sb).json()["access_token"]
+    with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        assert api.get("/v3/jobs").status_code == 200
+        refused = api.get("/v3/attachments", params={"application_ids": 1})
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "errors": ["Forbidden: the credential lacks the scope harvest:attachments:list"]
+        }
+        # A granted write scope lets the call through to its validation.
+        assert api.post("/v3/attachments", json={}).status_code == 422
+
+
+def test_reads_the_notes_do_not_list_can_be_absent(make_sandbox):
+    sb = make_sandbox(unlisted_reads=False)
+    token = grant(sb).json()["access_token"]
+    with httpx.Client(base_url=sb.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        assert api.get("/v3/offices").json() == {"errors": ["Resource not found"]}
+        assert api.get("/v3/candidate_educations").status_code == 405
+        assert api.get("/v3/candidate_employments").status_code == 405
+        assert api.post("/v3/candidate_employments", json={}).status_code == 422
 
 
 def test_jobs_are_a_bare_array_in_descending_id_order_with_documented_fields(api, sandbox):

@@ -348,20 +348,21 @@ class GreenhouseClient:
         unsupported: list[str] = []
         body, skipped = m.candidate_body(lead, jid, self.source_id)
         unsupported.extend(skipped)
-        existed, created_now = False, False
+        existed, created_now, app_created_now = False, False, False
         candidate_id, app = self._find_application(lead, jid)
         if candidate_id is not None:
             existed = True
             if app is None:
                 app = self._create_application(candidate_id, jid)
+                app_created_now = True
         else:
             candidate_id, app = self._create_candidate(body)
-            created_now = True
+            created_now = app_created_now = True
             if app is None:  # the create answered without its nested application
                 app = self._create_application(candidate_id, jid)
         unsupported += self._add_employments(candidate_id, lead, created_now)
         unsupported += self._add_educations(candidate_id, lead, created_now)
-        self._add_attachments(app.id, lead)
+        unsupported += self._add_attachments(app.id, lead, app_created_now)
         stage = app.stage_name
         try:
             status = m.application_status(app, stage)
@@ -480,7 +481,11 @@ class GreenhouseClient:
             return None
         if key not in self._options:
             params = {"custom_field_key": key, "per_page": c.MAX_PER_PAGE}
-            rows = self._all("/v3/custom_field_options", params, m.GhOption, "custom field option")
+            rows = self._all(
+                "/v3/custom_field_options", params, m.GhOption, "option", MISSING_ENDPOINT
+            )
+            if rows is None:  # no harvest:custom_field_options:list: educations go unmatched
+                log.warning("Greenhouse %s options are not readable", key)
             self._options[key] = {m.normalize_name(row.name): row.id for row in rows or ()}
         options = self._options[key]
         wanted = m.normalize_name(name)
@@ -492,12 +497,20 @@ class GreenhouseClient:
                 return options.get(alias)
         return None
 
-    def _add_attachments(self, application_id: int, lead: Lead) -> None:
+    def _add_attachments(self, application_id: int, lead: Lead, app_created_now: bool) -> list[str]:
         if not lead.attachments:
-            return
+            return []
         params = {"application_ids": application_id, "per_page": c.MAX_PER_PAGE}
-        existing = self._all("/v3/attachments", params, m.GhAttachment, "attachment") or []
-        present = {a.filename for a in existing}
+        existing = self._all(
+            "/v3/attachments", params, m.GhAttachment, "attachment", MISSING_ENDPOINT
+        )
+        if existing is None and not app_created_now:
+            # Not allowed to see the application's files (harvest:attachments:list is not
+            # among the scopes the notes' admin steps grant): adding blind could duplicate a
+            # file or demote a recruiter's resume, so report the attachments instead.
+            log.warning("cannot list attachments of application %s; not adding", application_id)
+            return ["attachments"]
+        present = {a.filename for a in existing or ()}
         for i, attachment in enumerate(lead.attachments):
             if attachment.filename in present:
                 continue
@@ -508,3 +521,4 @@ class GreenhouseClient:
                 "content": base64.b64encode(attachment.content).decode("ascii"),
             }
             self.http.post("/v3/attachments", json=body)
+        return []

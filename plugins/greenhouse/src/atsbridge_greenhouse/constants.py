@@ -54,6 +54,11 @@ EMPLOYMENTS_PATH = "/v3/candidate_employments"
 # cannot see what already landed) instead of failing a sync or a push.
 UNLISTED_READ_REFUSALS = (403, 404, 405, 422)
 
+# UNCONFIRMED: whether a credential holds harvest:attachments:list and
+# harvest:custom_field_options:list (the notes' admin steps do not tick them). Refused
+# (403/404), educations cannot be matched to options (reported unsupported) and an
+# application this push did not create gets no attachments (reported), see README.
+
 # UNCONFIRMED: education/employment dates are sent as ISO timestamps at the first day of the
 # lead's month/year ("2019-01-01T00:00:00.000Z"), as v1 returned them.
 

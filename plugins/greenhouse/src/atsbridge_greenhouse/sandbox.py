@@ -75,6 +75,34 @@ ATTACHMENT_TYPES = frozenset(
     {"resume", "cover_letter", "offer_letter", "offer_packet", "other", "admin_only", "public"}
 )
 DATE_OPERATORS = ("gt", "gte", "lt", "lte")
+# The scopes the notes' admin steps (1.1) tick; ``scopes=NOTES_ADMIN_SCOPES`` plays a
+# credential set up by those steps alone. A scope is ``harvest:<path resource>:<action>``.
+NOTES_ADMIN_SCOPES = frozenset(
+    [
+        *(
+            f"harvest:{resource}:list"
+            for resource in (
+                "jobs",
+                "job_posts",
+                "openings",
+                "job_interview_stages",
+                "applications",
+                "candidates",
+            )
+        ),
+        *(
+            f"harvest:{resource}:create"
+            for resource in (
+                "candidates",
+                "applications",
+                "attachments",
+                "candidate_educations",
+                "candidate_employments",
+            )
+        ),
+    ]
+)
+SCOPE_ACTIONS = {"GET": "list", "POST": "create", "PATCH": "update", "DELETE": "delete"}
 BOOL_WORDS = {"true": True, "false": False}
 
 
@@ -98,6 +126,7 @@ class GreenhouseSandbox(Sandbox):
         token_ttl: float = 3600.0,
         stage_names_on_rows: bool = True,
         unlisted_reads: bool = True,
+        scopes: frozenset[str] | None = None,
     ):
         if window is not None:
             self.rate_limit = window  # a time-scaled copy of the real window keeps tests fast
@@ -107,6 +136,7 @@ class GreenhouseSandbox(Sandbox):
         # False plays an API built from the notes alone: the reads they do not list
         # (offices, the educations/employments lists) are not there.
         self.unlisted_reads = unlisted_reads
+        self.scopes = scopes  # None: the credential holds every scope
         self.client_id = f"gh-client-{options.seed}"
         self.client_secret = f"gh-secret-{options.seed}-{secrets.token_hex(8)}"
         self.users = {ADMIN_USER_ID: True, BASIC_USER_ID: False}  # id -> site admin
@@ -301,6 +331,10 @@ class GreenhouseSandbox(Sandbox):
         request.credential = self.client_id
         if request.method == "GET" and not self.users.get(grant[0], False):
             return self.error(403, "Forbidden: list endpoints require a Site Admin user")
+        resource = request.path.removeprefix("/v3/").split("/")[0]
+        scope = f"harvest:{resource}:{SCOPE_ACTIONS.get(request.method, 'unknown')}"
+        if self.scopes is not None and scope not in self.scopes:
+            return self.error(403, f"Forbidden: the credential lacks the scope {scope}")
         return None
 
     def limit_headers(self, credential: str) -> dict[str, str]:
