@@ -341,6 +341,35 @@ def test_job_statuses_report_closed_held_and_gone(sandbox, session):
     assert len(sandbox.requests_to("/jobs/")) == 5  # one per distinct id
 
 
+@pytest.mark.parametrize("refusal", [404, 405, 403])
+def test_job_statuses_without_the_single_job_endpoint(sandbox, session, refusal):
+    """GET /jobs/{id} is not in the API notes: statuses then come from the jobs listing."""
+    a, b, c, d = (f.ats_id for f in sandbox.jobs()[:4])
+    sandbox.set_job_status(a, JobStatus.CLOSED)
+    sandbox.set_job_status(c, JobStatus.ON_HOLD)
+    sandbox.delete_job(d)
+    sandbox.unlisted_status = refusal
+    b_status = next(f.status for f in sandbox.jobs() if f.ats_id == b)
+    asked = [a, b, c, d, "nonexistent", a]
+    states = plugin.atsbridge_job_statuses(session, asked)
+    got = [(s.ats_id, s.status, s.exists) for s in states]
+    assert got == [
+        (a, JobStatus.CLOSED, True),
+        (b, b_status, True),
+        (c, JobStatus.ON_HOLD, True),
+        (d, JobStatus.CLOSED, False),
+        ("nonexistent", JobStatus.CLOSED, False),
+        (a, JobStatus.CLOSED, True),
+    ]
+    record = sandbox.job_record(b)
+    assert states[1].status_raw == f"{record['status']}/{record['postingStatus']}"
+    # Once the listing showed the endpoint cannot help, it is not asked again.
+    tried = len(sandbox.requests_to("/jobs/"))
+    assert tried <= 5
+    plugin.atsbridge_job_statuses(session, asked)
+    assert len(sandbox.requests_to("/jobs/")) == tried
+
+
 # --- lead push ---------------------------------------------------------------------------------
 
 

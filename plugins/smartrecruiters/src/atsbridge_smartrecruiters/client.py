@@ -40,6 +40,11 @@ ASSIGN_PATH = "/candidates/{candidate_id}/jobs/{job_id}"
 ATTACHMENTS_PATH = "/candidates/{candidate_id}/attachments"
 # Answers to that listing that mean "cannot tell" (files are then uploaded) rather than fail.
 UNLISTABLE = (400, 404, 405)
+# Reading one job: ``GET /jobs/{id}`` is not in the API notes. Until one answer proves it
+# works, a 404 may mean "no such endpoint" as well as "no such job", so those ids (and all
+# ids once it answers 403/405/501) are settled from the ``GET /jobs`` listing instead.
+JOB_PATH = "/jobs/{job_id}"
+JOB_LOOKUP_REFUSALS = (403, 404, 405, 501)
 # Looking a person up by email: the candidates listing's full-text ``q`` (no documented
 # email filter); results are then matched on the exact address locally.
 EMAIL_LOOKUP_PARAM = "q"
@@ -202,10 +207,26 @@ class SmartRecruitersClient:
         response, next_cursor = fetch_page(self.http, paginator, cursor)
         return _json(response), next_cursor
 
-    def job(self, job_id: str) -> Any | None:
-        """One job, or None when the API does not know it (404)."""
-        response = self.http.get(_path("/jobs/{job_id}", job_id=job_id), accept=(404,))
-        return None if response.status_code == 404 else _json(response)
+    def job(self, job_id: str) -> tuple[int, Any | None]:
+        """``(HTTP status, job)`` of ``GET /jobs/{id}``; no job when it was refused or 404."""
+        response = self.http.get(_path(JOB_PATH, job_id=job_id), accept=JOB_LOOKUP_REFUSALS)
+        if response.status_code in JOB_LOOKUP_REFUSALS:
+            return response.status_code, None
+        return response.status_code, _json(response)
+
+    def find_jobs(self, job_ids: set[str]) -> dict[str, Any]:
+        """Rows of the ``GET /jobs`` listing whose id is wanted; stops once all are found."""
+        found: dict[str, Any] = {}
+        cursor: str | None = None
+        while True:
+            body, cursor = self.jobs_page({}, cursor, MAX_PAGE)
+            content = body.get("content") if isinstance(body, dict) else None
+            for row in content if isinstance(content, list) else []:
+                row_id = row.get("id") if isinstance(row, dict) else None
+                if isinstance(row_id, str) and row_id in job_ids:
+                    found.setdefault(row_id, row)
+            if cursor is None or len(found) == len(job_ids):
+                return found
 
     # -- candidates ------------------------------------------------------------------------------
 

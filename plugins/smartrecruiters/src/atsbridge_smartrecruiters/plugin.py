@@ -70,6 +70,8 @@ class SmartRecruitersSession:
 
     def __init__(self, client: SmartRecruitersClient):
         self.client = client
+        # Whether GET /jobs/{id} is known to work (True), known not to (False) or untried.
+        self.job_lookup: bool | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -146,11 +148,35 @@ def atsbridge_list_candidates(
 
 @hookimpl
 def atsbridge_job_statuses(session: SmartRecruitersSession, job_ids: list[str]) -> list[JobState]:
-    # There is no multi-id jobs filter, so one GET /jobs/{id} per job; a 404 means gone.
+    # There is no multi-id jobs filter, so one GET /jobs/{id} per job. That endpoint is not
+    # in the API notes: ids it cannot settle are looked for in the GET /jobs listing.
+    client = session.client
     known: dict[str, JobState] = {}
+    unsettled: list[str] = []
     for job_id in dict.fromkeys(job_ids):
-        raw = session.client.job(job_id) if job_id.strip() else None
-        known[job_id] = mapping.missing_job_state(job_id) if raw is None else _state(job_id, raw)
+        if not job_id.strip():
+            known[job_id] = mapping.missing_job_state(job_id)
+            continue
+        if session.job_lookup is False:
+            unsettled.append(job_id)
+            continue
+        status, raw = client.job(job_id)
+        if raw is not None:
+            session.job_lookup = True
+            known[job_id] = _state(job_id, raw)
+        elif status == 404 and session.job_lookup:
+            known[job_id] = mapping.missing_job_state(job_id)  # the endpoint works: gone
+        else:
+            if status != 404:
+                session.job_lookup = False  # refused outright: list from now on
+            unsettled.append(job_id)
+    if unsettled:
+        rows = client.find_jobs(set(unsettled))
+        if rows:
+            session.job_lookup = False  # it answered 404 for jobs that exist
+        for job_id in unsettled:
+            row = rows.get(job_id)
+            known[job_id] = _state(job_id, row) if row else mapping.missing_job_state(job_id)
     return [known[job_id] for job_id in job_ids]
 
 

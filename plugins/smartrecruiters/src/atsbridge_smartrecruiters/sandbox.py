@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -113,6 +114,12 @@ EDUCATION_FIELDS = {"institution", "degree", "major", "current", "startDate", "e
 EDUCATION_FIELDS |= {"location", "description"}
 EXPERIENCE_FIELDS = {"title", "company", "current", "startDate", "endDate", "description"}
 EXPERIENCE_FIELDS |= {"location"}
+# Endpoints the plugin uses that the API notes do not list (README, UNCONFIRMED 3, 4, 16).
+UNLISTED_ENDPOINTS = (
+    ("GET", re.compile(r"/jobs/[^/]+")),
+    ("PUT", re.compile(r"/candidates/[^/]+/jobs/[^/]+")),
+    ("GET", re.compile(r"/candidates/[^/]+/attachments")),
+)
 
 
 def iso(when: datetime) -> str:
@@ -175,6 +182,9 @@ class SmartRecruitersSandbox(Sandbox):
         # The API notes show ``secondaryAssignments`` but an implementation may leave an
         # optional field out; False serves rows with only ``primaryAssignment``.
         self.secondary_assignments = True
+        # An HTTP status (404, 405, 403...) makes the endpoints the notes do not list answer
+        # with it, as an implementation of only the documented API would.
+        self.unlisted_status: int | None = None
         world = make_world(options.seed, options.jobs, options.candidates_per_job)
         latest = max([j.updated_at for j in world.jobs], default=datetime(2026, 9, 1, tzinfo=UTC))
         job_ids: list[str] = []
@@ -363,6 +373,11 @@ class SmartRecruitersSandbox(Sandbox):
         return response
 
     def dispatch(self, request: SandboxRequest) -> SandboxResponse:
+        if self.unlisted_status is not None and any(
+            request.method == method and pattern.fullmatch(request.path)
+            for method, pattern in UNLISTED_ENDPOINTS
+        ):
+            return self.error(self.unlisted_status, f"No {request.method} {request.path}")
         try:
             return super().dispatch(request)
         except _NotFound as exc:
