@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from atsbridge.api import Atsbridge
 from atsbridge.host.leases import HostError, Leases, Registry, SqliteHostLock, owner
 from atsbridge.store import Store, TaskLease
-from hoststub import stub_config
+from hoststub import stub_config, stub_registry
 
 TTL = timedelta(seconds=30)
 
@@ -203,3 +203,48 @@ def test_a_host_restarted_after_a_crash_may_reuse_its_id_at_once(app, clock) -> 
     crashed.process = f"{socket.gethostname()}:{int(dead.stdout)}"  # that pid has exited
     crashed.register({})
     Registry(app.store, "host-a", TTL, clock).register({})  # no wait for the heartbeat to age
+
+
+def test_a_drain_run_records_its_process_and_a_takeover_retires_it(db_url, stub, clock):
+    from atsbridge.host import Host, HostConfig
+    from atsbridge.host.leases import process_id
+    from atsbridge.store import SyncRun
+    from sqlmodel import select
+
+    with Atsbridge(db=db_url, registry=stub_registry(stub), clock=clock) as app:
+        app.connections.connect("acme", "stub", stub_config("a1"), check=False)
+        (drain,) = app.sync.run("acme", "stub", ["leads"])
+        with app.store.tenant("acme") as repo:
+            assert repo.get(SyncRun, drain.id).host == process_id()  # as every kind records
+            cid = repo.require_connection("stub").id
+            tenant_id = repo.tenant_id
+
+        # host-a (process deadbox:7) dies while draining; a manual drain elsewhere is alive.
+        dead = Registry(app.store, "host-a", TTL, clock)
+        dead.process = "deadbox:7"
+        dead.register({})
+        assert _leases(app.store, "host-a", clock).claim(tenant_id, cid, "leads", due_before=None)
+        with app.store.tenant("acme") as repo:
+            for host in ("deadbox:7", "livebox:9"):
+                repo.add(
+                    SyncRun(
+                        connection_id=cid,
+                        kind="leads",
+                        started_at=clock(),
+                        status="running",
+                        progress={"scope": ""},
+                        host=host,
+                    )
+                )
+        clock.advance(seconds=31)
+        host = Host(app, HostConfig(host_id="host-b", lease_seconds=TTL.total_seconds()))
+        host.reconcile()
+        claim = host._claim(host.connections[cid], "leads", force=True)
+        assert claim is not None and claim.taken_from == "host-a"
+        with app.store.tenant("acme") as repo:
+            running = repo.all(select(SyncRun).where(SyncRun.kind == "leads"))
+            by_host = {r.host: (r.status, r.errors) for r in running if r.id != drain.id}
+        assert by_host == {
+            "deadbox:7": ("interrupted", ["host deadbox:7 died; its lease expired"]),
+            "livebox:9": ("running", []),
+        }

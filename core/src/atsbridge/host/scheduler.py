@@ -599,42 +599,25 @@ class Host:
         claim = self.leases.claim(entry.tenant_id, entry.connection_id, task, due_before=due_before)
         if claim is not None and claim.taken_from is not None:
             processes = self.registry.processes()
-            self._retire_runs_of(
-                processes.get(claim.taken_from),
-                entry.connection_id,
-                TASKS_BY_NAME[task].kind,
-                claim.taken_from,
-            )
+            self._retire_runs_of(processes.get(claim.taken_from), entry.connection_id)
         return claim
 
-    def _retire_runs_of(
-        self,
-        process: str | None,
-        connection_id: int | None,
-        kind: str | None = None,
-        holder: str | None = None,
-    ) -> None:
-        """Mark the sync runs a dead host left 'running' as interrupted (their checkpoints
-        stay), so the next run resumes at once instead of waiting for them to look stale.
-
-        Runs that record no host (the outbox drain's) are matched by the task's kind: the
-        lease proves the dead holder was the only host running that task.
-        """
-        now = self.clock()
-        mine = [col(SyncRun.host) == process] if process else []
-        if kind is not None:
-            mine.append(sa.and_(col(SyncRun.host).is_(None), col(SyncRun.kind) == kind))
-        if not mine:
+    def _retire_runs_of(self, process: str | None, connection_id: int | None) -> None:
+        """Mark the sync runs a dead host's process left 'running' (every kind records its
+        process as the run's host, the outbox drain included) as interrupted; their
+        checkpoints stay, so the next run resumes at once instead of waiting for them to
+        look stale."""
+        if not process:
             return
+        now = self.clock()
         with self.app.store.system_session() as session:
-            statement = select(SyncRun).where(SyncRun.status == "running", sa.or_(*mine))
+            statement = select(SyncRun).where(SyncRun.status == "running", SyncRun.host == process)
             if connection_id is not None:
                 statement = statement.where(SyncRun.connection_id == connection_id)
             for run in session.exec(statement).all():
                 run.status = "interrupted"
                 run.ended_at = now
-                who = process or holder or "a host"
-                run.errors = [*run.errors, f"host {who} died; its lease expired"]
+                run.errors = [*run.errors, f"host {process} died; its lease expired"]
                 run.progress = {**run.progress, "phase": "interrupted"}
                 session.add(run)
 

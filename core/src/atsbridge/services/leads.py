@@ -999,6 +999,9 @@ def _run_drain(
                 started_at=now,
                 status="running",
                 progress={"scope": "", "phase": "draining"},
+                # The process, as every sync runner records it: a host taking over from a
+                # dead one retires that process's runs, this one included.
+                host=app.sync.runner().holder,
             )
         )
         repo.flush()
