@@ -10,7 +10,7 @@ from datetime import timedelta
 import attrs
 import pytest
 from atsbridge.config import validate_config
-from atsbridge.errors import AtsUnavailable, AuthError, BadInput, ConfigError
+from atsbridge.errors import AtsError, AtsUnavailable, AuthError, BadInput, ConfigError
 from atsbridge.model import (
     Attachment,
     CandidateQuery,
@@ -447,6 +447,24 @@ def test_existing_person_is_put_on_the_job_not_duplicated(sandbox, session):
     # An existing person's profile is not overwritten by the lead.
     assert sandbox.person_record(seeded["id"])["firstName"] == seeded["firstName"]
     assert sandbox.requests_to("/jobs/", "POST") == []
+
+
+@pytest.mark.parametrize("refusal", [404, 405, 403])
+def test_existing_person_without_the_assign_endpoint_fails_clearly(sandbox, session, refusal):
+    """PUT /candidates/{id}/jobs/{jobId} is not in the API notes; an API without it makes
+    the push fail for good with a message saying why, creating nothing."""
+    person = sandbox.people()[0]
+    other = next(f.ats_id for f in sandbox.jobs() if f.ats_id not in person.job_ids)
+    lead = attrs.evolve(LEAD, emails=person.emails)
+    sandbox.unlisted_status = refusal
+    before = len(sandbox.people())
+    with pytest.raises(AtsError) as err:
+        plugin.atsbridge_push_lead(session, other, lead, "k-assign")
+    assert not isinstance(err.value, AuthError)  # the credential is fine
+    assert err.value.status_code == refusal
+    assert person.ats_id in str(err.value) and "by hand" in str(err.value)
+    assert len(sandbox.people()) == before
+    assert sandbox.person_record(person.ats_id)["attachments"] == []
 
 
 def test_already_on_the_job_reports_its_status(sandbox, session):

@@ -36,6 +36,9 @@ FALLBACK_ATTACHMENT_TYPE = "GENERIC_FILE"
 # Putting an existing candidate on a job (no body). Plausible from the API's resource layout
 # (``/candidates/{id}/jobs/{jobId}/status`` is documented); the bare path is not.
 ASSIGN_PATH = "/candidates/{candidate_id}/jobs/{job_id}"
+# Answers to it that mean the API will not do this: the push then fails for good (AtsError,
+# not AuthError: the credential is fine) with a message saying so.
+UNASSIGNABLE = (403, 404, 405, 501)
 # Listing a candidate's attachments, to avoid uploading the resume twice on a replay.
 ATTACHMENTS_PATH = "/candidates/{candidate_id}/attachments"
 # Answers to that listing that mean "cannot tell" (files are then uploaded) rather than fail.
@@ -261,7 +264,16 @@ class SmartRecruitersClient:
             return None
 
     def assign(self, candidate_id: str, job_id: str) -> None:
-        self.http.put(_path(ASSIGN_PATH, candidate_id=candidate_id, job_id=job_id))
+        path = _path(ASSIGN_PATH, candidate_id=candidate_id, job_id=job_id)
+        response = self.http.put(path, accept=UNASSIGNABLE)
+        if response.status_code in UNASSIGNABLE:
+            raise AtsError(
+                f"SmartRecruiters would not put existing candidate {candidate_id} on job "
+                f"{job_id}: PUT {ASSIGN_PATH} answered HTTP {response.status_code}. This API "
+                "may not offer adding an existing person to a job (creating one is documented, "
+                "this is not); add them to the job in SmartRecruiters by hand",
+                status_code=response.status_code,
+            )
 
     def attachments(self, candidate_id: str) -> Any | None:
         """The candidate's attachments listing, or None when the API will not list them."""
