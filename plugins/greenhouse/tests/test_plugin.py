@@ -583,3 +583,32 @@ def test_a_credential_with_only_the_notes_admin_scopes_syncs_and_pushes(make_san
     assert refused == {"/v3/offices", "/v3/custom_field_options", "/v3/attachments"} | {
         "/v3/candidate_employments"
     }
+
+
+def test_an_api_that_omits_nulls_and_answers_creates_with_ids_only(make_sandbox, connect):
+    """Notes 1.7 show created records as ``{"id": …, …}``: an API may send just the id."""
+    plain, sparse = make_sandbox(), make_sandbox(sparse=True)
+    sessions = [connect(plain), connect(sparse, source_id=12)]
+    job = open_job(sparse)
+
+    def read(session):
+        jobs, _ = all_jobs(session, page_size=5)
+        return sorted(jobs, key=lambda j: j.ats_id), all_candidates(session, job)
+
+    assert read(sessions[0]) == read(sessions[1])  # absent nulls read as nulls
+    session = sessions[1]
+    first = plugin.atsbridge_push_lead(session, job, LEAD, "k-sparse")
+    (app,) = stored(sparse, "ada.quinton@example.org")["applications"]
+    assert not first.already_existed and first.application_id == str(app["id"])
+    assert first.candidate_id == str(app["candidate_id"])
+    person = sparse.people()[0]
+    other_job = next(
+        j.ats_id
+        for j in sparse.jobs()
+        if j.status is JobStatus.OPEN and j.ats_id not in person.job_ids
+    )
+    lead = Lead(id="l-sparse", first_name="X", last_name="Y", emails=(person.emails[0],))
+    added = plugin.atsbridge_push_lead(session, other_job, lead, "k-sparse-2")
+    assert added.already_existed and added.candidate_id == person.ats_id
+    new_app = sparse._application_of(other_job, person.ats_id)
+    assert added.application_id == str(new_app["id"])

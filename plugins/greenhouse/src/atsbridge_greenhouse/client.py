@@ -395,11 +395,18 @@ class GreenhouseClient:
             return ids[0], None  # the oldest record is the one recruiters know
         return None, None
 
-    def _created(self, response: httpx.Response, key: str, cls: type[T], what: str) -> T:
-        payload = self._json(response, what)
-        if isinstance(payload, dict) and isinstance(payload.get(key), dict):
-            payload = payload[key]
-        return m.structure(payload, cls, f"greenhouse {what}")
+    @staticmethod
+    def _created_application(payload: Any, candidate_id: int) -> m.GhApplication:
+        """The application a create answered, which may be little more than its id.
+
+        Notes 1.7 show created records as ``{"id": …, …}``; the person is known to us, so a
+        missing ``candidate_id`` is filled in rather than failing a push that did land.
+        """
+        if isinstance(payload, dict) and isinstance(payload.get("application"), dict):
+            payload = payload["application"]
+        if isinstance(payload, dict) and payload.get("candidate_id") is None:
+            payload = {**payload, "candidate_id": candidate_id}
+        return m.structure(payload, m.GhApplication, "greenhouse created application")
 
     def _create_candidate(self, body: dict) -> tuple[int, m.GhApplication | None]:
         response = self.http.post("/v3/candidates", json=body)
@@ -410,13 +417,13 @@ class GreenhouseClient:
         app_payload = payload.get("application")
         app = None
         if isinstance(app_payload, dict):
-            app = m.structure(app_payload, m.GhApplication, "greenhouse created application")
+            app = self._created_application(app_payload, person.id)
         return person.id, app
 
     def _create_application(self, candidate_id: int, job_id: int) -> m.GhApplication:
         body = m.application_body(job_id, self.source_id, candidate_id)
         response = self.http.post("/v3/applications", json=body)
-        return self._created(response, "application", m.GhApplication, "created application")
+        return self._created_application(self._json(response, "created application"), candidate_id)
 
     def _existing(self, path: str, candidate_id: int, cls: type[T], kind: str) -> list[T] | None:
         params = {"candidate_ids": candidate_id, "per_page": c.MAX_PER_PAGE}

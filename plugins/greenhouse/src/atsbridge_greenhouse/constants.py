@@ -59,6 +59,10 @@ UNLISTED_READ_REFUSALS = (403, 404, 405, 422)
 # (403/404), educations cannot be matched to options (reported unsupported) and an
 # application this push did not create gets no attachments (reported), see README.
 
+# UNCONFIRMED: create answers (notes 1.7 elide all but the id). Only the new records' ids
+# are relied on; an application without ``candidate_id`` takes the person's, without
+# ``status`` it reads as in process.
+
 # UNCONFIRMED: education/employment dates are sent as ISO timestamps at the first day of the
 # lead's month/year ("2019-01-01T00:00:00.000Z"), as v1 returned them.
 

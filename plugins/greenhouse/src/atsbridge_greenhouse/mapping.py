@@ -83,7 +83,9 @@ class GhStage:
 class GhApplication:
     id: int
     candidate_id: int
-    status: str
+    # A create may answer with little more than the id (notes 1.7 elide the rest); a row
+    # without a status reads as in process.
+    status: str | None = None
     job_id: int | None = None
     prospect: bool | None = None
     stage_id: int | None = None
@@ -481,7 +483,7 @@ def application_status(app: GhApplication, stage: str | None) -> CandidateStatus
     application: the person left this row (the new application carries them on), so it
     reads as ``withdrawn``. Prospects still in process have not applied: ``new``.
     """
-    raw = app.status.lower()
+    raw = (app.status or "in_process").lower()
     if raw == "rejected":
         return CandidateStatus.REJECTED
     if raw == "hired":

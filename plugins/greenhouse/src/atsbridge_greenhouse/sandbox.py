@@ -8,7 +8,9 @@ reads, and the request window with X-RateLimit-* headers and 429 + Retry-After.
 
 It also serves reads the notes do not list (offices, the educations/employments lists), as
 the plugin assumes they exist; ``unlisted_reads=False`` plays an API built from the notes
-alone, where they answer 404/405, to prove the plugin does without them.
+alone, where they answer 404/405, to prove the plugin does without them; ``scopes=`` a
+credential holding only some scopes; ``sparse=True`` an API that omits null fields and
+answers a create with the new record's id only.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ class GreenhouseSandbox(Sandbox):
         stage_names_on_rows: bool = True,
         unlisted_reads: bool = True,
         scopes: frozenset[str] | None = None,
+        sparse: bool = False,
     ):
         if window is not None:
             self.rate_limit = window  # a time-scaled copy of the real window keeps tests fast
@@ -137,6 +140,9 @@ class GreenhouseSandbox(Sandbox):
         # (offices, the educations/employments lists) are not there.
         self.unlisted_reads = unlisted_reads
         self.scopes = scopes  # None: the credential holds every scope
+        # True plays an API that sends only what the notes show for sure: list rows without
+        # their null fields, and created records as their ids (1.7 elides the rest).
+        self.sparse = sparse
         self.client_id = f"gh-client-{options.seed}"
         self.client_secret = f"gh-secret-{options.seed}-{secrets.token_hex(8)}"
         self.users = {ADMIN_USER_ID: True, BASIC_USER_ID: False}  # id -> site admin
@@ -431,14 +437,18 @@ class GreenhouseSandbox(Sandbox):
         body = [self._public(r, fields) for r in page]
         return json_response(body, headers=headers)
 
-    @staticmethod
-    def _public(row: dict, fields: list[str]) -> dict:
+    def _public(self, row: dict, fields: list[str]) -> dict:
         out = {}
         for key, value in row.items():
             if key.startswith("_") or (fields and key not in fields and key != "id"):
                 continue
+            if value is None and self.sparse:
+                continue
             out[key] = _stamp(value) if isinstance(value, datetime) else value
         return out
+
+    def _created(self, row: dict) -> dict:
+        return {"id": row["id"]} if self.sparse else self._public(row, [])
 
     @staticmethod
     def _ids(params: dict[str, str], name: str) -> set[int]:
@@ -710,10 +720,10 @@ class GreenhouseSandbox(Sandbox):
             "updated_at": now,
         }
         self.candidates[cid] = candidate
-        result: dict[str, Any] = {"candidate": self._public(candidate, [])}
+        result: dict[str, Any] = {"candidate": self._created(candidate)}
         if application is not None:
             app = self._apply(cid, application, now)
-            result["application"] = self._public(app, [])
+            result["application"] = self._created(app)
         return json_response(result, 201)
 
     def _apply(self, cid: int, body: dict, now: datetime) -> dict:
@@ -744,7 +754,7 @@ class GreenhouseSandbox(Sandbox):
         if cid not in self.candidates:
             raise Unprocessable(f"candidate_id {cid} does not match a candidate")
         app = self._apply(cid, body, self._now())
-        return json_response(self._public(app, []), 201)
+        return json_response(self._created(app), 201)
 
     def _candidate(self, body: dict) -> int:
         cid = self._int(body, "candidate_id")
@@ -852,7 +862,7 @@ class GreenhouseSandbox(Sandbox):
             "_bytes": data,
         }
         self.attachments[row["id"]] = row
-        return json_response(self._public(row, []), 201)
+        return json_response(self._created(row), 201)
 
     # -- control API ------------------------------------------------------------------------------
 
