@@ -253,10 +253,13 @@ def test_page_content_shapes():
 
 
 def test_attachment_names():
-    body = {"content": [{"id": "a1", "name": "cv.pdf", "type": "RESUME"}, {"id": "a2"}]}
-    assert mapping.attachment_names(body, "c") == {"cv.pdf"}
-    with pytest.raises(PayloadError):
-        mapping.attachment_names({"content": ["cv.pdf"]}, "c")
+    items = [{"id": "a1", "name": "cv.pdf", "type": "RESUME"}, {"id": "a2", "name": None}]
+    assert mapping.attachment_names({"content": items, "totalFound": 2}) == {"cv.pdf"}
+    assert mapping.attachment_names(items) == {"cv.pdf"}  # a bare list
+    assert mapping.attachment_names({"content": []}) == set()
+    # The listing is not in the API notes: another shape means "cannot tell", not an error.
+    for odd in ({"content": ["cv.pdf"]}, {"data": items}, "cv.pdf", {"content": None}):
+        assert mapping.attachment_names(odd) is None
 
 
 def test_format_since():

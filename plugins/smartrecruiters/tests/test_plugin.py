@@ -25,7 +25,7 @@ from atsbridge.model import (
     SessionContext,
 )
 from atsbridge.plugins import PluginRegistry
-from atsbridge_sdk.sandbox import Faults, route
+from atsbridge_sdk.sandbox import Faults, json_response, route
 from atsbridge_smartrecruiters import plugin
 from atsbridge_smartrecruiters.sandbox import SmartRecruitersSandbox
 from jsonschema import Draft202012Validator
@@ -465,6 +465,32 @@ def test_existing_person_without_the_assign_endpoint_fails_clearly(sandbox, sess
     assert person.ats_id in str(err.value) and "by hand" in str(err.value)
     assert len(sandbox.people()) == before
     assert sandbox.person_record(person.ats_id)["attachments"] == []
+
+
+class OddListingSandbox(SmartRecruitersSandbox):
+    """Lists attachments in a shape other than the one assumed."""
+
+    @route("GET", "/candidates/{candidate_id}/attachments")
+    def list_attachments(self, request):
+        return json_response({"attachments": "see the UI"})
+
+
+@pytest.mark.parametrize("variant", [403, 501, "shape"])
+def test_files_go_up_when_the_attachment_listing_cannot_tell(variant):
+    box = (OddListingSandbox if variant == "shape" else SmartRecruitersSandbox)(OPTIONS).start()
+    try:
+        if variant != "shape":
+            box.unlisted_status = variant
+        s = open_session(box)
+        person = box.people()[0]
+        lead = attrs.evolve(LEAD, emails=person.emails)
+        result = plugin.atsbridge_push_lead(s, person.job_ids[0], lead, "k-files")
+        assert result.already_existed and result.candidate_id == person.ats_id
+        (attachment,) = box.person_record(person.ats_id)["attachments"]
+        assert box.attachment_bytes(attachment["id"]) == LEAD.attachments[0].content
+        s.close()
+    finally:
+        box.stop()
 
 
 def test_already_on_the_job_reports_its_status(sandbox, session):

@@ -41,8 +41,9 @@ ASSIGN_PATH = "/candidates/{candidate_id}/jobs/{job_id}"
 UNASSIGNABLE = (403, 404, 405, 501)
 # Listing a candidate's attachments, to avoid uploading the resume twice on a replay.
 ATTACHMENTS_PATH = "/candidates/{candidate_id}/attachments"
-# Answers to that listing that mean "cannot tell" (files are then uploaded) rather than fail.
-UNLISTABLE = (400, 404, 405)
+# Answers to that listing that mean "cannot tell" (files are then uploaded) rather than fail;
+# so does a body of another shape than ``{content: [{name}]}``.
+UNLISTABLE = (400, 403, 404, 405, 501)
 # Reading one job: ``GET /jobs/{id}`` is not in the API notes. Until one answer proves it
 # works, a 404 may mean "no such endpoint" as well as "no such job", so those ids (and all
 # ids once it answers 403/405/501) are settled from the ``GET /jobs`` listing instead.

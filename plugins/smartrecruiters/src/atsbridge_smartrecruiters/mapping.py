@@ -465,17 +465,14 @@ def same_email(candidate: SrCandidate, email: str) -> bool:
     return bool(candidate.email) and candidate.email.strip().casefold() == email.casefold()  # type: ignore[union-attr]
 
 
-def attachment_names(body: Any, candidate_id: str) -> set[str]:
-    """File names already attached to a candidate (``GET /candidates/{id}/attachments``)."""
-    names: set[str] = set()
-    what = f"SmartRecruiters attachments of candidate {candidate_id}"
-    for i, item in enumerate(page_content(body, what)):
-        if not isinstance(item, Mapping):
-            raise PayloadError(what, f"content[{i}]", "expected an object")
-        name = item.get("name")
-        if isinstance(name, str):
-            names.add(name)
-    return names
+def attachment_names(body: Any) -> set[str] | None:
+    """File names already attached (``GET /candidates/{id}/attachments``), or None when the
+    body is not the assumed ``{content: [{name}]}`` (or a bare list of such): "cannot tell".
+    """
+    items = body.get("content") if isinstance(body, Mapping) else body
+    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+        return None
+    return {name for i in items if isinstance(name := i.get("name"), str)}
 
 
 def format_since(when: datetime) -> str:

@@ -256,8 +256,7 @@ def _attach(
     present: set[str] = set()
     if not fresh:
         listing = client.attachments(candidate_id)
-        if listing is not None:
-            present = mapping.attachment_names(listing, candidate_id)
+        present = (mapping.attachment_names(listing) if listing is not None else None) or set()
     for index, attachment in enumerate(attachments):
         if attachment.filename in present:
             continue
