@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
+import sqlalchemy as sa
 from sqlmodel import col
 
 from atsbridge.errors import AtsbridgeError, Conflict, NotFound
@@ -211,6 +212,104 @@ class _Pass:
             return None  # unreadable: the runner starts a fresh pass instead
 
 
+# The runner's statements, built once: building and cache-keying a statement cost more than
+# SQLite took to run it, once per page. Each filters on tenant_id itself (Core statements
+# bypass the repository's ORM tenant criteria).
+_RUNS = SyncRun.__table__  # type: ignore[attr-defined]
+_CHECKPOINTS = SyncCheckpoint.__table__  # type: ignore[attr-defined]
+_CONNECTIONS = Connection.__table__  # type: ignore[attr-defined]
+_bp = sa.bindparam
+_CONNECTION_EXISTS = sa.select(_CONNECTIONS.c.id).where(
+    _CONNECTIONS.c.tenant_id == _bp("tid"), _CONNECTIONS.c.id == _bp("cid")
+)
+_RUNNING = sa.select(
+    _RUNS.c.id, _RUNS.c.host, _RUNS.c.started_at, _RUNS.c.progress, _RUNS.c.errors
+).where(
+    _RUNS.c.tenant_id == _bp("tid"),
+    _RUNS.c.connection_id == _bp("cid"),
+    _RUNS.c.kind == _bp("kind"),
+    _RUNS.c.status == "running",
+)
+_RETIRE = (
+    sa.update(_RUNS)
+    .where(_RUNS.c.tenant_id == _bp("tid"), _RUNS.c.id == _bp("rid"))
+    .values(status="interrupted", ended_at=_bp("b_now"), errors=_bp("b_errors"))
+)
+_NEW_RUN = sa.insert(_RUNS)
+_CHECKPOINT_ROW = sa.select(
+    _CHECKPOINTS.c.id, _CHECKPOINTS.c.cursor, _CHECKPOINTS.c.high_water
+).where(
+    _CHECKPOINTS.c.tenant_id == _bp("tid"),
+    _CHECKPOINTS.c.connection_id == _bp("cid"),
+    _CHECKPOINTS.c.kind == _bp("kind"),
+    _CHECKPOINTS.c.scope == _bp("scope"),
+)
+_NEW_CHECKPOINT = sa.insert(_CHECKPOINTS)
+_TAKE_CHECKPOINT = (
+    sa.update(_CHECKPOINTS)
+    .where(_CHECKPOINTS.c.tenant_id == _bp("tid"), _CHECKPOINTS.c.id == _bp("cpid"))
+    .values(cursor=_bp("b_cursor"), run_id=_bp("b_run"), updated_at=_bp("b_now"))
+)
+# Per page. Both writes name this run as the owner (see ``_apply``).
+_OWNED_CHECKPOINT = sa.update(_CHECKPOINTS).where(
+    _CHECKPOINTS.c.tenant_id == _bp("tid"),
+    _CHECKPOINTS.c.id == _bp("cpid"),
+    _CHECKPOINTS.c.run_id == _bp("rid"),
+)
+_NEXT_PAGE = _OWNED_CHECKPOINT.values(cursor=_bp("b_cursor"), updated_at=_bp("b_now"))
+_PASS_DONE = _OWNED_CHECKPOINT.values(
+    cursor=None, high_water=_bp("b_high_water"), updated_at=_bp("b_now")
+)
+_RUNNING_RUN = sa.update(_RUNS).where(
+    _RUNS.c.tenant_id == _bp("tid"), _RUNS.c.id == _bp("rid"), _RUNS.c.status == "running"
+)
+_RUN_PAGE = _RUNNING_RUN.values(
+    pages=_bp("b_pages"), counts=_bp("b_counts"), errors=_bp("b_errors"), progress=_bp("b_progress")
+)
+_RUN_DONE = _RUNNING_RUN.values(
+    pages=_bp("b_pages"),
+    counts=_bp("b_counts"),
+    errors=_bp("b_errors"),
+    progress=_bp("b_progress"),
+    status="succeeded",
+    ended_at=_bp("b_now"),
+)
+
+
+@attrs.define
+class _Run:
+    """The run's row as this runner last wrote it. While a run owns its checkpoint nothing
+    else writes the row, so pages update it from this copy instead of reading it back."""
+
+    id: int
+    checkpoint_id: int
+    checkpoint_high_water: datetime | None
+    started_at: datetime
+    resumed: int
+    counts: dict[str, int]
+    progress: dict[str, Any]
+    errors: list[str] = attrs.Factory(list)
+    pages: int = 0
+    status: str = "running"
+    ended_at: datetime | None = None
+
+    def report(self, session: PluginSession, kind: str) -> RunReport:
+        return RunReport(
+            id=self.id,
+            tenant=session.tenant,
+            ats=session.ats,
+            kind=kind,
+            scope=str(self.progress.get("scope", "")),
+            status=self.status,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            pages=self.pages,
+            counts=dict(self.counts),
+            errors=list(self.errors),
+            progress=dict(self.progress),
+        )
+
+
 def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -264,36 +363,41 @@ class SyncRunner:
         on_progress: ProgressCallback | None = None,
     ) -> RunReport:
         """Run (or resume) a pass to its end. Records the failure and re-raises on error."""
-        run_id, state, resumed = self._begin(session, kind, scope, full)
+        run, state = self._begin(session, kind, scope, full)
         try:
             # Inside the try: a callback that raises at the first report (a host stopping)
             # must still record the run as failed or interrupted, never leave it "running".
             if on_progress:
-                on_progress(self._report(session, run_id))
+                on_progress(run.report(session, kind.name))
             while True:
                 page = kind.fetch(session, scope, state.cursor, state.since)
-                report = self._apply(session, kind, scope, run_id, state, page, resumed)
+                report = self._apply(session, kind, scope, run, state, page)
                 kind.after_commit()
                 if on_progress:
                     on_progress(report)
                 if report.status != "running":
                     return report
         except BaseException as exc:
-            self._fail(session, run_id, exc)
+            self._fail(session, run.id, exc)
             raise
 
     # --- steps, each its own transaction ---------------------------------------------------
+    #
+    # Written as Core statements that filter on tenant_id themselves: the ORM's per-statement
+    # tenant criteria and unit of work cost more than a page of candidates took to store.
 
     def _begin(
         self, session: PluginSession, kind: SyncKind, scope: str, full: bool
-    ) -> tuple[int, _Pass, int]:
+    ) -> tuple[_Run, _Pass]:
         now = self.clock()
         with self.store.tenant(session.tenant, immediate=True) as repo:
-            connection = repo.get(Connection, session.connection_id)
-            if connection is None:
+            conn = repo.session.connection()
+            tid = repo.tenant_id
+            found = conn.execute(_CONNECTION_EXISTS, {"tid": tid, "cid": session.connection_id})
+            if found.first() is None:
                 raise NotFound(f"connection {session.label} no longer exists")
-            self._claim(repo, session, kind.name, scope, now)
-            checkpoint = self._checkpoint(repo, session.connection_id, kind.name, scope, now)
+            self._claim(conn, tid, session, kind.name, scope, now)
+            checkpoint = self._checkpoint(conn, tid, session.connection_id, kind.name, scope, now)
             state = _Pass.load(checkpoint.cursor) if checkpoint.cursor else None
             resumed = 0
             if state is not None and not full:
@@ -303,98 +407,122 @@ class SyncRunner:
                 if not full and checkpoint.high_water is not None:
                     since = checkpoint.high_water - self.overlap
                 state = _Pass(cursor=None, since=since, started_at=now)
-            run = repo.add(
-                SyncRun(
-                    connection_id=session.connection_id,
-                    kind=kind.name,
-                    started_at=now,
-                    status="running",
-                    counts=dict.fromkeys(COUNT_KEYS, 0),
-                    progress=self._progress(scope, state, 0, resumed, now),
-                    host=self.holder,
-                )
+            run = _Run(
+                id=0,
+                checkpoint_id=checkpoint.id,
+                checkpoint_high_water=checkpoint.high_water,
+                started_at=now,
+                resumed=resumed,
+                counts=dict.fromkeys(COUNT_KEYS, 0),
+                progress=self._progress(scope, state, 0, resumed, now),
             )
-            repo.flush()
-            assert run.id is not None
-            checkpoint.cursor = state.dump()
-            checkpoint.run_id = run.id
-            checkpoint.updated_at = now
-            return run.id, state, resumed
+            inserted = conn.execute(
+                _NEW_RUN,
+                {
+                    "tenant_id": tid,
+                    "connection_id": session.connection_id,
+                    "kind": kind.name,
+                    "started_at": now,
+                    "status": "running",
+                    "pages": 0,
+                    "counts": run.counts,
+                    "errors": [],
+                    "progress": run.progress,
+                    "host": self.holder,
+                },
+            ).inserted_primary_key
+            assert inserted is not None
+            run.id = inserted[0]
+            conn.execute(
+                _TAKE_CHECKPOINT,
+                {
+                    "tid": tid,
+                    "cpid": checkpoint.id,
+                    "b_cursor": state.dump(),
+                    "b_run": run.id,
+                    "b_now": now,
+                },
+            )
+            return run, state
 
     def _claim(
-        self, repo: TenantRepo, session: PluginSession, kind: str, scope: str, now: datetime
+        self,
+        conn: sa.Connection,
+        tenant_id: int,
+        session: PluginSession,
+        kind: str,
+        scope: str,
+        now: datetime,
     ) -> None:
         """Refuse to run beside a live run of the same checkpoint; retire dead ones."""
-        running = repo.all(
-            repo.select(SyncRun).where(
-                SyncRun.connection_id == session.connection_id,
-                SyncRun.kind == kind,
-                SyncRun.status == "running",
-            )
-        )
+        running = conn.execute(
+            _RUNNING, {"tid": tenant_id, "cid": session.connection_id, "kind": kind}
+        ).all()
         for other in running:
             if str(other.progress.get("scope", "")) != scope:
                 continue
-            if self._alive(other, now):
+            if self._alive(other.host, other.progress, other.started_at, now):
                 raise Conflict(
                     f"a {kind} sync of {session.label} is already running "
                     f"(run {other.id} on {other.host}, started {other.started_at:%Y-%m-%d %H:%M})"
                 )
-            other.status = "interrupted"
-            other.ended_at = now
-            other.errors = [*other.errors, "presumed dead: no heartbeat (killed or crashed)"]
+            errors = [*other.errors, "presumed dead: no heartbeat (killed or crashed)"]
+            conn.execute(
+                _RETIRE, {"tid": tenant_id, "rid": other.id, "b_now": now, "b_errors": errors}
+            )
 
-    def _alive(self, run: SyncRun, now: datetime) -> bool:
-        host, _, pid = (run.host or "").rpartition(":")
+    def _alive(
+        self, holder: str | None, progress: dict[str, Any], started_at: datetime, now: datetime
+    ) -> bool:
+        host, _, pid = (holder or "").rpartition(":")
         if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
             # Same machine: the process table answers at once, no need to wait for staleness.
             return False
-        beat = run.progress.get("heartbeat")
-        last = datetime.fromisoformat(beat) if beat else run.started_at
+        beat = progress.get("heartbeat")
+        last = datetime.fromisoformat(beat) if beat else started_at
         return now - last < self.stale_after
 
     def _checkpoint(
-        self, repo: TenantRepo, connection_id: int, kind: str, scope: str, now: datetime
-    ) -> SyncCheckpoint:
-        checkpoint = repo.first(
-            repo.select(SyncCheckpoint).where(
-                SyncCheckpoint.connection_id == connection_id,
-                SyncCheckpoint.kind == kind,
-                SyncCheckpoint.scope == scope,
+        self,
+        conn: sa.Connection,
+        tenant_id: int,
+        connection_id: int,
+        kind: str,
+        scope: str,
+        now: datetime,
+    ) -> Any:
+        """The checkpoint row (id, cursor, high_water), created when missing."""
+        key = {"tid": tenant_id, "cid": connection_id, "kind": kind, "scope": scope}
+        row = conn.execute(_CHECKPOINT_ROW, key).first()
+        if row is None:
+            conn.execute(
+                _NEW_CHECKPOINT,
+                {
+                    "tenant_id": tenant_id,
+                    "connection_id": connection_id,
+                    "kind": kind,
+                    "scope": scope,
+                    "updated_at": now,
+                },
             )
-        )
-        if checkpoint is None:
-            checkpoint = repo.add(
-                SyncCheckpoint(connection_id=connection_id, kind=kind, scope=scope, updated_at=now)
-            )
-            repo.flush()
-        return checkpoint
+            row = conn.execute(_CHECKPOINT_ROW, key).one()
+        return row
 
     def _apply(
         self,
         session: PluginSession,
         kind: SyncKind,
         scope: str,
-        run_id: int,
+        run: _Run,
         state: _Pass,
         page: FetchedPage,
-        resumed: int,
     ) -> RunReport:
         # Rows seen by this pass must read as seen after its start, even when a resumed pass
         # runs on a host whose clock lags the one that started it.
         now = max(self.clock(), state.started_at + timedelta(microseconds=1))
         with self.store.tenant(session.tenant, immediate=True) as repo:
-            run = repo.get(SyncRun, run_id)
-            checkpoint = self._checkpoint(repo, session.connection_id, kind.name, scope, now)
-            assert run is not None
-            if run.status != "running" or checkpoint.run_id != run_id:
-                # Another run took this checkpoint over (we were presumed dead): stop here
-                # rather than write a cursor that no longer belongs to us.
-                raise Conflict(f"{kind.name} sync run {run_id} of {session.label} was taken over")
             outcome = kind.apply(repo, session.connection_id, scope, page, now)
-            state.high_water = _later(state.high_water, outcome.high_water)
-            state.cursor = page.next_cursor
-            state.pages += 1
+            high_water = _later(state.high_water, outcome.high_water)
             done = page.next_cursor is None
             if done:
                 info = PassInfo(
@@ -404,27 +532,51 @@ class SyncRunner:
                 outcome.removed += final.removed
                 outcome.updated += final.updated
                 outcome.errors.extend(final.errors)
-                high_water = state.high_water
-                if high_water is None and getattr(kind, "clock_high_water", False):
+                mark = high_water
+                if mark is None and getattr(kind, "clock_high_water", False):
                     # The ATS reported no update times (Workday requisitions carry none):
                     # the pass saw the ATS as of its start, so that is where the next one
                     # begins, less the overlap that also absorbs clock skew.
-                    high_water = state.started_at
-                checkpoint.high_water = _later(checkpoint.high_water, high_water)
-                checkpoint.cursor = None
-            else:
-                checkpoint.cursor = state.dump()
-            checkpoint.updated_at = now
-            run.pages += 1
-            run.counts = {k: run.counts.get(k, 0) + v for k, v in outcome.counts().items()}
-            if outcome.errors:
-                run.errors = [*run.errors, *outcome.errors][-100:]
-            run.progress = self._progress(scope, state, run.pages, resumed, now)
+                    mark = state.started_at
+            following = attrs.evolve(
+                state, cursor=page.next_cursor, high_water=high_water, pages=state.pages + 1
+            )
+            owner = {"tid": repo.tenant_id, "rid": run.id, "b_now": now}
+            conn = repo.session.connection()
+            # Both writes name this run as the owner: a run taken over meanwhile (presumed
+            # dead by another host) matches no row and stops here, its page rolled back,
+            # rather than write a cursor that no longer belongs to it.
             if done:
-                run.status = "succeeded"
-                run.ended_at = now
-                run.progress = {**run.progress, "phase": "done"}
-            return RunReport.from_row(session.tenant, session.ats, run)
+                mark = _later(run.checkpoint_high_water, mark)
+                checkpoint = conn.execute(
+                    _PASS_DONE, {**owner, "cpid": run.checkpoint_id, "b_high_water": mark}
+                )
+            else:
+                checkpoint = conn.execute(
+                    _NEXT_PAGE, {**owner, "cpid": run.checkpoint_id, "b_cursor": following.dump()}
+                )
+            counts = {k: run.counts.get(k, 0) + v for k, v in outcome.counts().items()}
+            errors = [*run.errors, *outcome.errors][-100:] if outcome.errors else run.errors
+            progress = self._progress(scope, following, run.pages + 1, run.resumed, now)
+            if done:
+                progress["phase"] = "done"
+            written = conn.execute(
+                _RUN_DONE if done else _RUN_PAGE,
+                {
+                    **owner,
+                    "b_pages": run.pages + 1,
+                    "b_counts": counts,
+                    "b_errors": errors,
+                    "b_progress": progress,
+                },
+            )
+            if checkpoint.rowcount != 1 or written.rowcount != 1:
+                raise Conflict(f"{kind.name} sync run {run.id} of {session.label} was taken over")
+        state.high_water, state.cursor, state.pages = high_water, page.next_cursor, following.pages
+        run.pages, run.counts, run.errors, run.progress = run.pages + 1, counts, errors, progress
+        if done:
+            run.status, run.ended_at = "succeeded", now
+        return run.report(session, kind.name)
 
     def _fail(self, session: PluginSession, run_id: int, exc: BaseException) -> None:
         interrupted = not isinstance(exc, Exception)  # KeyboardInterrupt, SystemExit
@@ -463,12 +615,6 @@ class SyncRunner:
             "resumed_after_pages": resumed,
             "heartbeat": now.isoformat(),
         }
-
-    def _report(self, session: PluginSession, run_id: int) -> RunReport:
-        with self.store.tenant(session.tenant) as repo:
-            run = repo.get(SyncRun, run_id)
-            assert run is not None
-            return RunReport.from_row(session.tenant, session.ats, run)
 
     # --- reading runs ---------------------------------------------------------------------
 

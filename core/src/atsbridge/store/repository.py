@@ -93,7 +93,7 @@ class Store:
         claims); PostgreSQL ignores it.
         """
         with self._session(None, immediate) as session:
-            tenant = session.exec(select(Tenant).where(Tenant.key == key)).first()
+            tenant = _known_tenant(session, key)
             if tenant is None:
                 if not create:
                     raise NotFound(f"no tenant {key!r}")
@@ -129,6 +129,27 @@ class Store:
         finally:
             session.close()
             self._nesting.depth = depth
+
+
+_TENANTS = Tenant.__table__  # type: ignore[attr-defined]
+_TENANT_BY_KEY = sa.select(_TENANTS.c.id, _TENANTS.c.key, _TENANTS.c.created_at).where(
+    _TENANTS.c.key == sa.bindparam("key")
+)
+
+
+def _known_tenant(session: Session, key: str) -> Tenant | None:
+    """The tenant row, attached to ``session`` as if the ORM had loaded it.
+
+    Every transaction starts here; a Core read and a hand-made instance cost about a third of
+    an ORM query, which mattered on a sync that commits once per page.
+    """
+    row = session.connection().execute(_TENANT_BY_KEY, {"key": key}).first()
+    if row is None:
+        return None
+    tenant = Tenant(id=row.id, key=row.key, created_at=row.created_at)
+    orm.make_transient_to_detached(tenant)
+    session.add(tenant)
+    return tenant
 
 
 class TenantRepo:
