@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 from datetime import timedelta
@@ -275,6 +276,31 @@ def test_pipelines_are_whole_when_the_api_omits_secondary_assignments(sandbox, s
         # Seeded secondary assignments are LEADs (new), so even their status is unchanged.
         assert sorted((c.ats_id, c.status) for c in people) == wanted
     assert any(len(p.job_ids) > 1 for p in sandbox.people())
+
+
+class LinkOnlySandbox(SmartRecruitersSandbox):
+    """Gives the next candidates page only in the Link header (both are documented)."""
+
+    @route("GET", "/candidates")
+    def list_candidates(self, request):
+        answer = super().list_candidates(request)
+        body = json.loads(answer.body)
+        body.pop("nextPageId", None)
+        answer.body = json.dumps(body).encode()
+        return answer
+
+
+def test_candidate_pages_follow_a_link_header_without_next_page_id():
+    box = LinkOnlySandbox(OPTIONS).start()
+    try:
+        s = open_session(box)
+        job = box.jobs()[0].ats_id
+        people, pages = all_candidates(s, job, page_size=1)
+        assert sorted(c.ats_id for c in people) == sorted(box.pipeline(job))
+        assert pages == len(box.pipeline(job)) > 1
+        s.close()
+    finally:
+        box.stop()
 
 
 def test_candidates_updated_since(sandbox, session):

@@ -238,7 +238,7 @@ class SmartRecruitersClient:
         self, params: Mapping[str, str], cursor: str | None, page_size: int
     ) -> tuple[Any, str | None]:
         query = {**params, "limit": str(_size(page_size))}
-        paginator = CursorPaginator("/candidates", params=query)
+        paginator = CandidatesPaginator("/candidates", params=query)
         with self._share.listing_lock:
             response, next_cursor = fetch_page(self.http, paginator, cursor)
         return _json(response), next_cursor
@@ -291,6 +291,26 @@ class SmartRecruitersClient:
             if exc.status_code != 400 or kind == FALLBACK_ATTACHMENT_TYPE:
                 raise
             self.http.post(path, files=files, data={"attachmentType": FALLBACK_ATTACHMENT_TYPE})
+
+
+@attrs.frozen
+class CandidatesPaginator(CursorPaginator):
+    """``nextPageId`` in the body, or else the ``pageId`` of the ``Link: rel="next"`` URL.
+
+    The API documents both; an implementation giving only the header must not end a
+    pipeline after its first page.
+    """
+
+    def next_cursor(self, response: httpx.Response, cursor: str | None) -> str | None:
+        token = super().next_cursor(response, cursor)
+        if token is not None:
+            return token
+        body = response.json()
+        if not (isinstance(body, dict) and body.get(self.items_key or "content")):
+            return None
+        link = response.links.get("next", {}).get("url")
+        values = httpx.URL(link).params.get_list(self.cursor_param) if link else []
+        return values[0] if values else None
 
 
 def _size(page_size: int) -> int:
