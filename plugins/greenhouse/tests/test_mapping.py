@@ -300,13 +300,40 @@ def test_list_response_must_be_an_array():
         ({"office_ids": "51207"}, "office_ids"),
         ({"office_ids": [True]}, "office_ids[0]"),
         ({"updated_at": "last tuesday"}, "updated_at"),
-        ({"confidential": "no"}, "confidential"),
+        ({"created_at": 1763200000}, "created_at"),
     ],
 )
 def test_malformed_job_names_field(patch, field):
     with pytest.raises(PayloadError) as info:
         m.structure({**JOB, **patch}, m.GhJob, "greenhouse job 4471002")
     assert info.value.field == field
+
+
+def test_fields_not_read_may_have_any_type_and_values_may_be_null():
+    """An API's own typing of fields the mapping does not use must not break a sync."""
+    job = {**JOB, "confidential": "no", "department_id": "88013", "opened_at": 1759312800}
+    assert m.job_from(m.structure(job, m.GhJob, "j")) == m.job_from(m.structure(JOB, m.GhJob, "j"))
+    app = {**APPLICATION, "stage_id": "55120443", "source_id": {"id": 12}, "rejected_at": 0}
+    person = {
+        **CANDIDATE,
+        "title": ["Data Engineer"],
+        "tags": [{"id": 1, "name": "sourced"}],
+        "updated_at": None,
+        "email_addresses": [{"value": None, "type": "personal"}, *CANDIDATE["email_addresses"]],
+        "phone_numbers": [{"value": "+44 20 7946 0123", "type": None}],
+        "social_media_addresses": [{"value": None}, {"value": "https://linkedin.com/in/p"}],
+    }
+    cand = m.candidate_from(
+        m.structure(app, m.GhApplication, "a"), m.structure(person, m.GhCandidate, "c"), "1"
+    )
+    assert cand.emails == ("priya.raman@example.org",) and cand.phones == ("+44 20 7946 0123",)
+    assert cand.linkedin_url == "https://linkedin.com/in/p" and cand.stage == "Phone Screen"
+    post = m.structure({**POST, "title": {"en": "Backend"}}, m.GhJobPost, "p")
+    assert post.content == POST["content"]
+    stage = {"id": 1, "name": "Offer", "job_id": "4471002", "sort_order": "1"}
+    assert m.structure(stage, m.GhStage, "s").name == "Offer"
+    attachment = {"type": {"name": "resume"}, "application_id": "9", "url": "https://x"}
+    assert m.structure(attachment, m.GhAttachment, "f").filename is None
 
 
 def test_missing_required_field_is_named():

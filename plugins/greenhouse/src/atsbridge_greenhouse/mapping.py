@@ -1,9 +1,11 @@
 """Greenhouse Harvest v3 payloads <-> atsbridge models.
 
 Payload classes declare only the fields we read; unknown keys are ignored so that new
-Greenhouse fields never break a sync. Structuring is strict (no ``"12"`` for an int, no
-string iterated as a list) and every failure becomes a ``PayloadError`` naming the record
-and the field path, never a bare ``TypeError``/``KeyError``.
+Greenhouse fields never break a sync, and a field we do not read is not declared either, so
+an API that types it differently (tags as objects, ids as strings) cannot break one.
+Structuring is strict (no ``"12"`` for an int, no string iterated as a list) and every
+failure becomes a ``PayloadError`` naming the record and the field path, never a bare
+``TypeError``/``KeyError``.
 """
 
 from __future__ import annotations
@@ -39,11 +41,7 @@ class GhJob:
     name: str
     status: str
     requisition_id: str | None = None
-    confidential: bool | None = None
-    department_id: int | None = None
     office_ids: list[int] | None = None
-    opened_at: datetime | None = None
-    closed_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -64,7 +62,6 @@ class GhOffice:
 class GhJobPost:
     id: int
     job_id: int | None = None
-    title: str | None = None
     live: bool | None = None
     active: bool | None = None
     internal: bool | None = None
@@ -75,8 +72,6 @@ class GhJobPost:
 class GhStage:
     id: int
     name: str
-    job_id: int | None = None
-    sort_order: int | None = None
 
 
 @attrs.frozen
@@ -88,19 +83,15 @@ class GhApplication:
     status: str | None = None
     job_id: int | None = None
     prospect: bool | None = None
-    stage_id: int | None = None
     stage_name: str | None = None
     job_interview_stage_id: int | None = None
-    source_id: int | None = None
-    rejected_at: datetime | None = None
     updated_at: datetime | None = None
     last_activity_at: datetime | None = None
 
 
 @attrs.frozen
 class GhValue:
-    value: str
-    type: str | None = None
+    value: str | None = None  # an emptied address may come back as null
 
 
 @attrs.frozen
@@ -109,12 +100,9 @@ class GhCandidate:
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
-    title: str | None = None
     email_addresses: list[GhValue] | None = None
     phone_numbers: list[GhValue] | None = None
     social_media_addresses: list[GhValue] | None = None
-    tags: list[str] | None = None
-    updated_at: datetime | None = None
 
 
 @attrs.frozen
@@ -127,14 +115,11 @@ class GhOption:
 
 @attrs.frozen
 class GhAttachment:
-    filename: str
-    type: str | None = None
-    application_id: int | None = None
+    filename: str | None = None
 
 
 @attrs.frozen
 class GhEducation:
-    id: int | None = None
     school_name_custom_field_option_id: int | None = None
     degree_custom_field_option_id: int | None = None
     discipline_custom_field_option_id: int | None = None
@@ -144,7 +129,6 @@ class GhEducation:
 
 @attrs.frozen
 class GhEmployment:
-    id: int | None = None
     company_name: str | None = None
     title: str | None = None
     start_date: str | None = None
@@ -497,9 +481,13 @@ def application_status(app: GhApplication, stage: str | None) -> CandidateStatus
 
 def linkedin_of(values: Iterable[GhValue] | None) -> str | None:
     for item in values or ():
-        if "linkedin.com" in item.value.lower():
+        if item.value and "linkedin.com" in item.value.lower():
             return item.value
     return None
+
+
+def _values(items: Iterable[GhValue] | None) -> tuple[str, ...]:
+    return tuple(item.value for item in items or () if item.value)
 
 
 def candidate_from(
@@ -518,8 +506,8 @@ def candidate_from(
         application_id=str(app.id),
         first_name=person.first_name if person else None,
         last_name=person.last_name if person else None,
-        emails=tuple(e.value for e in (person.email_addresses or ())) if person else (),
-        phones=tuple(p.value for p in (person.phone_numbers or ())) if person else (),
+        emails=_values(person.email_addresses) if person else (),
+        phones=_values(person.phone_numbers) if person else (),
         linkedin_url=linkedin_of(person.social_media_addresses) if person else None,
         company=person.company if person else None,
         updated_at=app.updated_at or app.last_activity_at,
