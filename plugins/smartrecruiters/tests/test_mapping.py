@@ -114,6 +114,23 @@ def test_job_with_null_and_absent_optionals():
     assert job.locations == ()
 
 
+def test_fields_never_read_may_have_any_shape():
+    job = {
+        **JOBS_PAGE["content"][0],
+        "department": {"id": 771204, "label": "Retail"},
+        "location": {"city": "Leeds", "countryCode": "gb", "regionCode": None, "lat": 53.8},
+        "typeOfEmployment": {"id": 1, "label": "Full-time"},
+    }
+    parsed = mapping.parse_job(job)
+    assert parsed.department == "Retail" and parsed.locations[0].city == "Leeds"
+    row = {
+        **CANDIDATES_PAGE["content"][1],
+        "createdOn": 1763110000000,
+        "location": {"city": "Lisbon", "country": {"code": "pt"}, "lat": 38.7},
+    }
+    assert mapping.parse_candidate(row, JOB).city == "Lisbon"
+
+
 @pytest.mark.parametrize(
     ("raw", "unified"),
     [

@@ -153,11 +153,12 @@ def _structure(record: str, raw: Any, cls: type[T]) -> T:
 
 
 # --- payload shapes (only the fields we read) ------------------------------------------------
+# Strictly only those: a field we never use (a numeric department id, a candidate's
+# createdOn in another format) must not fail a page another implementation shapes its way.
 
 
 @attrs.frozen
 class SrLabel:
-    id: str | None = None
     label: str | None = None
 
 
@@ -165,9 +166,12 @@ class SrLabel:
 class SrLocation:
     city: str | None = None
     region: str | None = None
-    regionCode: str | None = None
-    country: str | None = None
     countryCode: str | None = None
+
+
+@attrs.frozen
+class SrCity:
+    city: str | None = None
 
 
 @attrs.frozen
@@ -210,8 +214,7 @@ class SrCandidate:
     email: str | None = None
     phoneNumber: str | None = None
     web: SrWeb | None = None
-    location: SrLocation | None = None
-    createdOn: datetime | None = None
+    location: SrCity | None = None
     updatedOn: datetime | None = None
     primaryAssignment: SrAssignment | None = None
     secondaryAssignments: list[SrAssignment] | None = None
