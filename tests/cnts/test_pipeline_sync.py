@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from atsbridge.api import Atsbridge
 from atsbridge.errors import AtsError, AtsUnavailable
 from atsbridge.model import CandidateStatus
 from atsbridge.services import cnts as cnts_module
-from atsbridge.services.cnts import CntsService, Person, refresh_interval
+from atsbridge.services.cnts import CntsService, Person, reconcile_interval, refresh_interval
 from atsbridge.store import SyncRun
 from cntsfake import Clock, PipelineAts, connect, link
 
@@ -102,6 +104,60 @@ def test_reconcile_interval_is_a_connection_setting(
     settings = app.connections.get("acme", "pipeats").settings
     assert refresh_interval(settings).total_seconds() == 30 * 60
     assert refresh_interval({}).total_seconds() == 3 * 3600
+
+
+def test_the_full_pass_interval_reads_like_the_job_mirrors(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock
+) -> None:
+    connect(app, "acme", intervals={"candidates_full": 30}, cnts_reconcile_hours=5)
+    link(app, "acme", "P1", "J1")
+    pipe.put("J1", "a")
+    pipe.put("J1", "b")
+    cnts.sync("acme", "pipeats")
+    pipe.remove("J1", "a")
+    clock.advance(minutes=29)
+    (report,) = cnts.sync("acme", "pipeats")
+    assert report.progress["mode"] == "incremental" and listed(cnts, "acme", "P1") == {"a", "b"}
+    clock.advance(minutes=2)  # intervals.candidates_full wins over cnts_reconcile_hours
+    (report,) = cnts.sync("acme", "pipeats")
+    assert report.progress["mode"] == "full" and listed(cnts, "acme", "P1") == {"b"}
+    assert reconcile_interval({}, {"candidates_full": 90}) == timedelta(minutes=90)
+    assert reconcile_interval({"cnts_reconcile_hours": 2}, {"candidates_full": 90}) == (
+        timedelta(hours=2)
+    )
+
+
+def test_a_stopped_reconciliation_resumes_instead_of_starting_over(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock, small_pages: None
+) -> None:
+    connect(app, "acme")
+    link(app, "acme", "P1", "J1")
+    for i in range(7):
+        pipe.put("J1", f"c{i}")
+        clock.advance(seconds=1)
+    cnts.sync("acme", "pipeats")
+    clock.advance(hours=25)
+    original = pipe.atsbridge_list_candidates
+    calls = 0
+
+    def second_page_fails(session, query):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise AtsError("stopped at a checkpoint")
+        return original(session, query)
+
+    pipe.atsbridge_list_candidates = second_page_fails  # type: ignore[method-assign]
+    (report,) = cnts.sync("acme", "pipeats")
+    assert report.status == "failed" and report.pages == 1
+    pipe.queries.clear()
+    clock.advance(minutes=1)
+    (report,) = cnts.sync("acme", "pipeats")
+    assert [q.cursor for q in pipe.queries] == ["3", "6"]  # not from the first page again
+    assert [q.updated_since for q in pipe.queries] == [None, None]  # still the full pass
+    assert report.progress["mode"] == "full" and report.status == "succeeded"
+    (report,) = cnts.sync("acme", "pipeats")
+    assert report.progress["mode"] == "incremental"
 
 
 def test_killed_first_pass_resumes_and_still_reconciles(

@@ -78,6 +78,23 @@ def test_interval_precedence_and_errors() -> None:
     assert values["jobs"] == timedelta(minutes=7) and problems
 
 
+def test_full_pass_intervals_sit_beside_the_task_intervals(sqlite_app, host_factory) -> None:
+    jobs = TASKS_BY_NAME["jobs"]
+    settings = {"intervals": {"jobs": 5, "jobs_full": 720, "candidates_full": 60}}
+    assert interval(jobs, settings, {}) == 5  # known keys: the jobs interval still applies
+    values, problems = intervals_for(settings, {})
+    assert values["jobs"] == timedelta(minutes=5) and problems == []
+    # No timer of their own: the kinds make their own runs full when due.
+    assert "jobs_full" not in values
+    _, problems = intervals_for({"intervals": {"jobs_full": 0}}, {})
+    assert problems == ["setting intervals.jobs_full must be a positive number, not 0"]
+    assert parse_overrides("jobs=15,jobs_full=720") == {"jobs": 15.0, "jobs_full": 720.0}
+    with pytest.raises(BadInput, match=r"--interval jobs_full: must be a positive"):
+        parse_overrides("jobs_full=0")
+    host_factory(intervals={**FAST, "jobs_full": 720, "candidates_full": 90})
+    assert sqlite_app.full_pass_overrides == {"jobs_full": 720, "candidates_full": 90}
+
+
 def test_global_overrides_parse() -> None:
     assert parse_overrides("jobs=15, leads=0.5") == {"jobs": 15.0, "leads": 0.5}
     assert parse_overrides(["links=1"]) == {"links": 1.0}

@@ -12,7 +12,7 @@ from unittest import mock
 
 import pytest
 import sqlalchemy as sa
-from atsbridge.errors import AtsUnavailable, Conflict, PayloadError
+from atsbridge.errors import AtsUnavailable, BadInput, Conflict, PayloadError
 from atsbridge.model import Job, JobStatus, Page
 from atsbridge.services.sync import DEFAULT_OVERLAP, SyncRunner
 from atsbridge.store import Job as JobRow
@@ -336,3 +336,58 @@ def test_a_failure_to_record_a_failure_is_logged(app, ats: JobFake, caplog) -> N
     (record,) = [r for r in caplog.records if "could not record the failure" in r.message]
     assert "acme/jobfake" in record.message and "simulated crash" in record.message
     assert record.exc_info is not None and "database is locked" in str(record.exc_info[1])
+
+
+def test_a_daily_full_pass_catches_what_an_incremental_listing_cannot(app, ats: JobFake) -> None:
+    _seed(ats, 12)
+    _sync(app)
+    # A job-post edit that leaves updated_at alone, and a deletion: invisible incrementally.
+    quiet = ats.jobs["J003"]
+    ats.put(quiet.__class__(**{**_fields(quiet), "title": "Quietly Renamed"}))
+    ats.jobs.pop("J007")
+    report = _sync(app)
+    assert report.progress["mode"] == "incremental"
+    assert _mirror(app)["J003"][0] == "Engineer 3" and "J007" in _mirror(app)
+
+    app.clock.now += timedelta(hours=23)
+    assert _sync(app).progress["mode"] == "incremental"  # not a day yet
+    app.clock.now += timedelta(hours=1)
+    report = _sync(app)
+    assert report.progress["mode"] == "full"
+    assert report.counts["removed"] == 1
+    assert _mirror(app) == _expected(ats)
+    assert _sync(app).progress["mode"] == "incremental"  # the next day's, now
+
+
+def test_the_full_pass_interval_is_a_connection_setting_or_a_global_one(app, ats) -> None:
+    _seed(ats, 3)
+    _sync(app)
+    app.connections.update_settings("acme", "jobfake", intervals={"jobs_full": 60})
+    app.clock.now += timedelta(minutes=59)
+    assert _sync(app).progress["mode"] == "incremental"
+    app.clock.now += timedelta(minutes=2)
+    assert _sync(app).progress["mode"] == "full"
+
+    app.connections.update_settings("acme", "jobfake", intervals=None)
+    app.full_pass_overrides = {"jobs_full": 10}  # what `host run --interval jobs_full=10` sets
+    app.clock.now += timedelta(minutes=11)
+    assert _sync(app).progress["mode"] == "full"
+    app.connections.update_settings("acme", "jobfake", intervals={"jobs_full": -1})
+    with pytest.raises(BadInput, match=r"setting intervals\.jobs_full must be a positive"):
+        _sync(app)
+
+
+def test_a_stopped_full_pass_resumes_instead_of_starting_over(app, ats: JobFake) -> None:
+    _seed(ats, 35)
+    _sync(app)
+    app.clock.now += timedelta(days=1)
+    ats.calls.clear()
+    ats.fail_on_call = 3  # the due full pass stops after two pages (a host timeout, a kill)
+    with pytest.raises(AtsUnavailable):
+        _sync(app)
+    ats.fail_on_call = None
+    ats.calls.clear()
+    report = _sync(app)
+    assert [q.cursor for q in ats.calls] == ["20", "30"]  # resumed, still the full pass
+    assert report.progress["mode"] == "full" and report.status == "succeeded"
+    assert _sync(app).progress["mode"] == "incremental"

@@ -49,6 +49,9 @@ class Atsbridge:
         # Receives (tenant, ats, HttpEvent) for every SDK HTTP event of every session this
         # facade opens (the host's metrics); None when nobody listens.
         self.on_http_event: Callable[[str, str, Any], None] | None = None
+        # Global full-pass intervals in minutes, e.g. {"jobs_full": 720} (the host's
+        # --interval); a connection's own settings come first (see services.fullpass).
+        self.full_pass_overrides: dict[str, float] = {}
         if registry is not None:
             self.registry = registry
 

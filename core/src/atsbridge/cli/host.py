@@ -18,11 +18,20 @@ from atsbridge.errors import BadInput
 from atsbridge.host import Host, HostConfig
 from atsbridge.host import logs as host_logs
 from atsbridge.host.tasks import INTERVALS_ENV, TASKS, overrides_from_env, parse_overrides
+from atsbridge.services import fullpass
 from atsbridge.services.sync import RunReport
 from atsbridge.store import Connection, SyncRun, Tenant
 
+_FULL_DEFAULT = fullpass.DEFAULT_EVERY.total_seconds() / 60
 _TASK_HELP = "; ".join(
-    f"{t.name}: {t.help}" + ("" if t.polled else f" (default {t.default_minutes:g})") for t in TASKS
+    [
+        f"{t.name}: {t.help}" + ("" if t.polled else f" (default {t.default_minutes:g})")
+        for t in TASKS
+    ]
+    + [
+        f"{key}: most minutes between two full {kind} passes (default {_FULL_DEFAULT:g})"
+        for key, kind in fullpass.KEYS.items()
+    ]
 )
 
 

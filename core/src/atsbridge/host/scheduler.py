@@ -55,7 +55,7 @@ from atsbridge.host.leases import (
     process_id,
 )
 from atsbridge.host.metrics import HostMetrics, MetricsServer
-from atsbridge.host.tasks import TASKS, TASKS_BY_NAME, intervals_for
+from atsbridge.host.tasks import TASKS, TASKS_BY_NAME, full_pass_overrides, intervals_for
 from atsbridge.secrets import KEY_ENV, SEALED, unseal
 from atsbridge.services.sync import KINDS, load_kinds
 from atsbridge.store import Connection, LeadRow, SyncRun, Tenant
@@ -168,6 +168,7 @@ class Host:
             timezone=UTC,
         )
         app.on_http_event = self.metrics.on_http_event
+        app.full_pass_overrides = full_pass_overrides(self.config.intervals)
         policy = app.leads.policy
         if self.config.lead_retry_seconds is not None:
             policy = attrs.evolve(

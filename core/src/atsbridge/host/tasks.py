@@ -11,6 +11,11 @@ Intervals, in minutes, come from (first found):
 2. the host's global overrides (``--interval jobs=15``, env ``ATSBRIDGE_INTERVALS``);
 3. the defaults below.
 
+Full passes are not tasks of their own: a kind with a periodic full pass (``jobs_full``,
+``candidates_full``; see ``atsbridge.services.fullpass``) makes its own run a full one once
+its last full pass is older than that interval, read from the same places (a day by
+default). So they never run beside the incremental task, and a stopped full pass resumes.
+
 The outbox drain is special: it is not a timer per connection but a host-wide poll of one
 indexed query ("which connections have leads due?", every ``outbox_poll_seconds``), so a
 lead the product enqueues is pushed within seconds and 10,000 idle connections cost one
@@ -28,6 +33,7 @@ from typing import Any
 import attrs
 
 from atsbridge.errors import BadInput
+from atsbridge.services import fullpass
 
 
 @attrs.frozen
@@ -86,11 +92,17 @@ def parse_overrides(items: Mapping[str, Any] | list[str] | str | None) -> dict[s
     out: dict[str, float] = {}
     for name, value in pairs:
         spec = TASKS_BY_NAME.get(name)
-        if spec is None:
-            known = ", ".join(TASKS_BY_NAME)
+        if spec is None and name not in fullpass.KEYS:
+            known = ", ".join([*TASKS_BY_NAME, *fullpass.KEYS])
             raise BadInput(f"--interval: unknown task {name!r} (known: {known})")
-        out[name] = _minutes(value, f"--interval {name}", allow_zero=spec.polled)
+        polled = spec is not None and spec.polled
+        out[name] = _minutes(value, f"--interval {name}", allow_zero=polled)
     return out
+
+
+def full_pass_overrides(overrides: Mapping[str, float]) -> dict[str, float]:
+    """The global full-pass intervals among the host's overrides (for the services)."""
+    return {k: v for k, v in overrides.items() if k in fullpass.KEYS}
 
 
 def overrides_from_env(env: Mapping[str, str] | None = None) -> dict[str, float]:
@@ -110,7 +122,7 @@ def interval(spec: TaskSpec, settings: Mapping[str, Any], overrides: Mapping[str
             f"setting intervals must be an object of task: minutes, not {per_connection!r}"
         )
     if isinstance(per_connection, Mapping):
-        unknown = sorted(set(per_connection) - set(TASKS_BY_NAME))
+        unknown = sorted(set(per_connection) - set(TASKS_BY_NAME) - set(fullpass.KEYS))
         if unknown:
             raise BadInput(f"setting intervals.{unknown[0]}: unknown task")
         if spec.name in per_connection:
@@ -132,6 +144,11 @@ def intervals_for(
     """Every task's interval for one connection, and the problems met (defaults used)."""
     out: dict[str, timedelta] = {}
     problems: list[str] = []
+    for kind in fullpass.KEYS.values():
+        try:  # the services use these; a bad one is worth a warning at once, not per run
+            fullpass.interval(settings, kind)
+        except BadInput as exc:
+            problems.append(str(exc))
     for spec in TASKS:
         try:
             minutes = interval(spec, settings, overrides)

@@ -12,9 +12,11 @@ person taken out of the ATS pipeline is only noticed by a *full* pass: every row
 confirms gets ``updated_at`` = the time it was seen, and when a full pass completes the
 job's ``ats`` rows older than the pass's start are deleted (``file`` rows are never touched).
 A job gets a full pass on its first sync, on ``full=True``, and automatically when its last
-full pass is older than the connection's ``cnts_reconcile_hours`` setting (default 24); the
-time of that last full pass is kept as a ``SyncCheckpoint`` of kind ``candidates.full``.
-So a removal shows within one reconciliation period, and never makes a pass slower.
+full pass is older than the connection's ``candidates_full`` interval (settings
+``{"intervals": {"candidates_full": 1440}}`` in minutes, or the older ``cnts_reconcile_hours``;
+default a day), the same way as the job mirror's (see ``fullpass``); the time of that last
+full pass is kept as a ``SyncCheckpoint`` of kind ``candidates.full``. So a removal shows
+within one reconciliation period, and never makes a pass slower.
 A candidate whose page shifted during a full pass (offset paging while the ATS changes) can
 be dropped by mistake; the next run puts it back, since the change that moved it also bumps
 its ``updated_at``.
@@ -65,6 +67,7 @@ from atsbridge.errors import (
 )
 from atsbridge.model import Candidate, CandidateQuery
 from atsbridge.plugins import PluginRegistry
+from atsbridge.services import fullpass
 from atsbridge.services.base import Service
 from atsbridge.services.leads import EXPORTED, StatusChanges, record_candidates
 from atsbridge.services.sync import (
@@ -83,7 +86,6 @@ from atsbridge.store import (
     Connection,
     JobLink,
     LeadRow,
-    SyncCheckpoint,
     SyncRun,
     TenantRepo,
 )
@@ -95,13 +97,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KIND = "candidates"
-FULL_MARK_KIND = "candidates.full"
+FULL_MARK_KIND = fullpass.mark_kind(KIND)
 SOURCES = ("ats", "file")
 STRONG_KINDS = ("email", "linkedin", "phone")
 RULES = ("email", "linkedin", "phone", "name+company", "name+city")
 
 DEFAULT_REFRESH = timedelta(hours=3)
-DEFAULT_RECONCILE = timedelta(hours=24)
+DEFAULT_RECONCILE = fullpass.DEFAULT_EVERY
 PAGE_SIZE = 100
 _CHUNK = 500  # values per IN (...): well under every database's parameter limit
 
@@ -114,14 +116,9 @@ def refresh_interval(settings: dict) -> timedelta:
     return _minutes(settings, "cnts_refresh_minutes", DEFAULT_REFRESH)
 
 
-def reconcile_interval(settings: dict) -> timedelta:
+def reconcile_interval(settings: dict, overrides: dict[str, float] | None = None) -> timedelta:
     """How old a job's last full pass may get before the next run is full again."""
-    value = settings.get("cnts_reconcile_hours")
-    if value is None:
-        return DEFAULT_RECONCILE
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise BadInput(f"setting cnts_reconcile_hours must be a positive number, not {value!r}")
-    return timedelta(hours=value)
+    return fullpass.interval(settings, KIND, overrides, legacy_hours="cnts_reconcile_hours")
 
 
 def _minutes(settings: dict, key: str, default: timedelta) -> timedelta:
@@ -568,6 +565,9 @@ class CandidatesKind:
     """The ``candidates`` sync kind: one scope per linked ATS job (scope = ATS job id)."""
 
     name = KIND
+    # fetch() only calls the plugin, so the runner may request the next page while this
+    # one is stored (see SyncKind).
+    prefetch = True
 
     def __init__(
         self,
@@ -750,15 +750,7 @@ class CandidatesKind:
                 )
             )
             outcome.removed = result.rowcount or 0
-        mark = _full_mark(repo, connection_id, scope)
-        if mark is None:
-            mark = repo.add(
-                SyncCheckpoint(
-                    connection_id=connection_id, kind=FULL_MARK_KIND, scope=scope, updated_at=now
-                )
-            )
-        mark.high_water = info.started_at
-        mark.updated_at = now
+        fullpass.record(repo, connection_id, KIND, scope, info.started_at, now)
         return outcome
 
     def after_commit(self) -> None:
@@ -766,16 +758,6 @@ class CandidatesKind:
         self._changes.pending = None
         if changes is not None and self.registry is not None:
             changes.fire(self.registry)
-
-
-def _full_mark(repo: TenantRepo, connection_id: int, scope: str) -> SyncCheckpoint | None:
-    return repo.first(
-        repo.select(SyncCheckpoint).where(
-            SyncCheckpoint.connection_id == connection_id,
-            SyncCheckpoint.kind == FULL_MARK_KIND,
-            SyncCheckpoint.scope == scope,
-        )
-    )
 
 
 def sync_candidates(
@@ -797,27 +779,20 @@ def sync_candidates(
     connection to the ATS's published concurrency and rate.
     """
     now = app.clock()
-    reconcile = reconcile_interval(session.settings)
+    reconcile = reconcile_interval(session.settings, app.full_pass_overrides)
     workers = workers or _positive_int(session.settings, "cnts_sync_workers", 1)
     with app.store.tenant(session.tenant) as repo:
         statement = repo.select(JobLink).where(JobLink.connection_id == session.connection_id)
         if product_job_id is not None:
             statement = statement.where(JobLink.product_job_id == product_job_id)
         links = [link for link in repo.all(statement) if link.state != "closed"]
-        marks = {
-            mark.scope: mark.high_water
-            for mark in repo.all(
-                repo.select(SyncCheckpoint).where(
-                    SyncCheckpoint.connection_id == session.connection_id,
-                    SyncCheckpoint.kind == FULL_MARK_KIND,
-                )
-            )
-        }
+        passes = fullpass.states(repo, session.connection_id, KIND)
     plans = []
+    never = fullpass.ScopeState(None, False)
     for link in sorted(links, key=lambda link: link.product_job_id):
-        # Never forced before the first full pass ends, so a killed first pass resumes.
-        last_full = marks.get(link.ats_job_id)
-        due = last_full is not None and now - last_full >= reconcile
+        # A pass in progress (a killed first pass, a full pass stopped at a checkpoint) is
+        # resumed, never restarted: the full pass comes on the next run.
+        due = passes.get(link.ats_job_id, never).due(reconcile, now)
         plans.append((link.ats_job_id, full or due))
     kind = CandidatesKind(
         default_country=session.settings.get("default_country"),

@@ -4,7 +4,9 @@ Two sync kinds are registered:
 
 * ``jobs`` pages through the ATS's jobs with the checkpointed runner (first run: all of
   them; later runs: what changed since the high-water mark minus the overlap). A full pass
-  also drops mirror rows the ATS no longer lists.
+  also drops mirror rows the ATS no longer lists, and refreshes edits an incremental listing
+  cannot show (a job-post edit that leaves the job's ``updated_at`` alone): one runs by
+  itself once the last is older than the ``jobs_full`` interval (a day; see ``fullpass``).
 * ``links`` asks the job status hook about linked jobs that are not closed, which is how a
   *deleted* ATS job is noticed on incremental runs (a deletion never shows up among
   "updated since" results). It is separate so that ``sync --jobs`` with no changes costs
@@ -31,7 +33,7 @@ from sqlmodel import col, select
 from atsbridge import model
 from atsbridge.errors import BadInput, Conflict, NotFound, PayloadError
 from atsbridge.model import JobClosed, JobQuery, JobReopened, JobState, JobStatus, Page
-from atsbridge.services import job_index
+from atsbridge.services import fullpass, job_index
 from atsbridge.services.base import Service
 from atsbridge.services.sync import (
     FetchedPage,
@@ -444,6 +446,7 @@ class JobsKind:
         outcome = PageOutcome()
         if not info.full:
             return outcome
+        fullpass.record(repo, connection_id, self.name, scope, info.started_at, now)
         gone = repo.all(
             select(JobRow).where(
                 JobRow.connection_id == connection_id, col(JobRow.synced_at) < info.started_at
@@ -612,6 +615,11 @@ class JobService(Service):
         page_size: int = PAGE_SIZE,
     ) -> RunReport:
         kind = JobsKind(self.app, session, page_size)
+        if not full:
+            every = fullpass.interval(session.settings, kind.name, self.app.full_pass_overrides)
+            with self.store.tenant(session.tenant) as repo:
+                last = fullpass.state(repo, session.connection_id, kind.name)
+            full = last.due(every, self.now())
         return self.runner().run(session, kind, full=full, on_progress=on_progress)
 
     def check_links(
