@@ -284,6 +284,44 @@ def test_job_statuses(sandbox, session):
     assert by_id["gone-posting/../x"].status is JobStatus.CLOSED
 
 
+@pytest.fixture
+def notes_only():
+    """A Lever built from the notes alone: no single-record reads, POST-only notes/files."""
+    sb = LeverSandbox(SandboxOptions(seed=7, jobs=12, candidates_per_job=4), unlisted_reads=False)
+    sb.start()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+def test_job_statuses_without_the_single_posting_read(notes_only):
+    sandbox = notes_only
+    session = open_session(sandbox)
+    try:
+        job = open_job(sandbox)
+        sandbox.close_job(job)
+        draft = next(j.ats_id for j in sandbox.jobs() if j.ats_id != job)
+        sandbox.set_posting_state(draft, "rejected")
+        asked = [j.ats_id for j in sandbox.jobs()] + ["gone-posting"]
+        states = {s.ats_id: s for s in plugin.atsbridge_job_statuses(session, asked)}
+        assert (states[job].status, states[job].status_raw) == (JobStatus.CLOSED, "closed")
+        assert states[draft].status is JobStatus.DRAFT
+        expected = {j.ats_id: j.status for j in sandbox.jobs()}
+        assert {k: s.status for k, s in states.items() if s.exists} == expected
+        assert states["gone-posting"].exists is False
+        # The single read proved absent: the next call only scans the list.
+        sandbox.clear_log()
+        again = plugin.atsbridge_job_statuses(session, [job, "gone-posting"])
+        assert [(s.status, s.exists) for s in again] == [
+            (JobStatus.CLOSED, True),
+            (JobStatus.CLOSED, False),
+        ]
+        assert {r.path for r in sandbox.request_log} == {"/v1/postings"}
+    finally:
+        session.close()
+
+
 # --- lead push ----------------------------------------------------------------------------
 
 

@@ -279,3 +279,24 @@ def test_posting_listings_are_the_full_listing_filtered_after_changes(api, sandb
     two = _all(api, "/opportunities", {"posting_id": jobs[:2], "limit": 3})
     assert two == [o for o in everything if posting.get(o["id"]) in jobs[:2] and not o["archived"]]
     assert gone not in sandbox.pipeline(jobs[0])
+
+
+def test_reads_the_notes_do_not_list_can_be_absent():
+    sb = LeverSandbox(SandboxOptions(seed=3, jobs=2, candidates_per_job=1), unlisted_reads=False)
+    with sb:
+        config = sb.connection_config()
+        with httpx.Client(base_url=config["base_url"], auth=(config["api_key"], "")) as api:
+            posting = api.get("/postings").json()["data"][0]["id"]
+            opp = next(iter(sb.opportunities))
+            missing = api.get(f"/postings/{posting}")
+            assert missing.status_code == 404 and missing.json()["code"] == "ResourceNotFoundError"
+            assert api.get(f"/opportunities/{opp}").status_code == 404
+            assert api.get(f"/users/{sb.user_id}").status_code == 404
+            assert api.get(f"/opportunities/{opp}/notes").status_code == 405
+            assert api.get(f"/opportunities/{opp}/files").status_code == 405
+            note = api.post(
+                f"/opportunities/{opp}/notes",
+                params={"perform_as": sb.user_id},
+                json={"value": "x"},
+            )
+            assert note.status_code == 201

@@ -7,6 +7,7 @@ Reads are paged with Lever's ``limit`` + ``offset`` token; writes carry ``perfor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from atsbridge_sdk.paginate import OffsetTokenPaginator, fetch_page, iter_pages
 
 from atsbridge_lever import mapping, unconfirmed
 
+log = logging.getLogger("atsbridge.lever")
 DEFAULT_BASE_URL = "https://api.lever.co/v1"
 SANDBOX_BASE_URL = "https://api.sandbox.lever.co/v1"
 DEFAULT_TOKEN_URL = "https://auth.lever.co/oauth/token"
@@ -135,6 +137,7 @@ class LeverClient:
         )
         self._stages: dict[str, str] | None = None
         self._reasons: dict[str, mapping.ArchiveReason] | None = None
+        self._single_posting_reads = True  # until GET /postings/{id} proves absent
 
     def close(self) -> None:
         self.http.close()
@@ -167,12 +170,54 @@ class LeverClient:
     ) -> tuple[list[dict], str | None]:
         return self.page("/postings", params, cursor)
 
-    def posting(self, posting_id: str) -> dict | None:
+    def postings_by_id(self, posting_ids: Iterable[str]) -> dict[str, dict]:
+        """The postings among ``posting_ids`` that exist; absent ids are simply missing.
+
+        Each is read with ``GET /postings/{id}``, which the notes do not list; an id that
+        read does not settle is looked up in one scan of the documented ``GET /postings``
+        (no filter: every state), so an API without the single read costs a scan, not a
+        wrong "deleted" (``unconfirmed.SINGLE_POSTING_REFUSALS``).
+        """
+        wanted = list(dict.fromkeys(posting_ids))
+        found: dict[str, dict] = {}
+        unsettled: list[str] = []
+        for posting_id in wanted:
+            posting = self._single_posting(posting_id) if self._single_posting_reads else None
+            if posting is None:
+                unsettled.append(posting_id)
+            else:
+                found[posting_id] = posting
+        if unsettled:
+            scanned = self._scan_postings(set(unsettled))
+            if scanned and self._single_posting_reads:
+                log.warning("GET /postings/{id} misses postings the list holds; not using it")
+                self._single_posting_reads = False
+            found.update(scanned)
+        return found
+
+    def _single_posting(self, posting_id: str) -> dict | None:
         path = f"/postings/{_segment(posting_id)}"
-        response = self.http.get(path, accept=(404,))
-        if response.status_code == 404:
+        response = self.http.get(path, accept=unconfirmed.SINGLE_POSTING_REFUSALS)
+        if response.status_code == 405:
+            self._single_posting_reads = False
+        if response.status_code >= 400:
             return None
-        return mapping.single_data(_json(response, f"GET {path}"), f"GET {path}")
+        try:
+            posting = mapping.single_data(_json(response, f"GET {path}"), f"GET {path}")
+        except PayloadError:
+            return None  # not the {"data": {...}} we expect: let the list settle it
+        return posting if posting.get("id") == posting_id else None
+
+    def _scan_postings(self, ids: set[str]) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        paginator = OffsetTokenPaginator("/postings", {"limit": MAX_PAGE})
+        for response, _ in iter_pages(self.http, paginator):
+            for posting in mapping.page_data(_json(response, "GET /postings"), "GET /postings"):
+                if posting.get("id") in ids:
+                    found[posting["id"]] = posting
+            if len(found) == len(ids):
+                break  # every id settled: the rest of the list is not needed
+        return found
 
     def opportunities(
         self, params: Mapping[str, Any], cursor: str | None

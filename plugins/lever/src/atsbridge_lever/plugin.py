@@ -218,10 +218,12 @@ def atsbridge_list_candidates(session: LeverSession, query: CandidateQuery) -> P
 
 @hookimpl
 def atsbridge_job_statuses(session: LeverSession, job_ids: list[str]) -> list[JobState]:
-    # Lever has no "postings by ids" filter; one GET per posting, each paced by the client.
+    # Lever has no "postings by ids" filter; one GET per posting, each paced by the client,
+    # and a scan of the postings list for any id those reads do not settle.
+    postings = session.client.postings_by_id(job_ids)
     out = []
     for job_id in job_ids:
-        posting = session.client.posting(job_id)
+        posting = postings.get(job_id)
         if posting is None:
             out.append(JobState(job_id, JobStatus.CLOSED, "not_found", exists=False))
             continue

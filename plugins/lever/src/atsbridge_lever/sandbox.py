@@ -7,7 +7,9 @@ the per-key token bucket (10/s, burst 20) and the 2/s cap on creating opportunit
 stricter than Lever is known to be in one way: unknown query parameters and body fields are
 refused with 400, so a typo in the plugin shows up here rather than being ignored silently.
 The OAuth2 token endpoint lives on the same server at ``/oauth/token`` and rotates refresh
-tokens on every use, as Lever does.
+tokens on every use, as Lever does. It also serves reads the notes do not list (a single
+posting, opportunity or user; the notes and files lists); ``unlisted_reads=False`` plays an
+API built from the notes alone, where they answer 404/405.
 """
 
 from __future__ import annotations
@@ -177,11 +179,21 @@ class LeverSandbox(Sandbox):
     rate_limit = TokenBucketLimit(rate=10.0, burst=20)
     application_post_limit = TokenBucketLimit(rate=2.0, burst=2)
 
-    def __init__(self, options: SandboxOptions = SandboxOptions(), *, send_retry_after=True):
+    def __init__(
+        self,
+        options: SandboxOptions = SandboxOptions(),
+        *,
+        send_retry_after=True,
+        unlisted_reads=True,
+    ):
         super().__init__(options)
         # Lever does not promise Retry-After on 429; tests turn it off to prove the client
         # copes without it.
         self.send_retry_after = send_retry_after
+        # False plays an API built from the notes alone: the single-record reads they do not
+        # list (a posting, an opportunity, a user) are not there, and the notes and files
+        # paths take POST only.
+        self.unlisted_reads = unlisted_reads
         self._ids = random.Random(options.seed * 7919 + 17)
         self.api_key = f"lvr-sandbox-{options.seed:04d}-{self._hex(12)}"
         self.client_id = f"lvr-client-{self._hex(8)}"
@@ -546,6 +558,8 @@ class LeverSandbox(Sandbox):
 
     @route("GET", f"{API}/postings/{{posting_id}}")
     def get_posting(self, request: SandboxRequest) -> SandboxResponse:
+        if not self.unlisted_reads:
+            return self.error(404, "Resource not found")
         self._check_params(request, {"expand", "include", "distribution"})
         posting = self.postings.get(request.path_params["posting_id"])
         if posting is None:
@@ -580,6 +594,8 @@ class LeverSandbox(Sandbox):
 
     @route("GET", f"{API}/users/{{user_id}}")
     def get_user(self, request: SandboxRequest) -> SandboxResponse:
+        if not self.unlisted_reads:
+            return self.error(404, "Resource not found")
         user = self.users.get(request.path_params["user_id"])
         if user is None:
             return self.error(404, "User not found")
@@ -665,6 +681,8 @@ class LeverSandbox(Sandbox):
 
     @route("GET", f"{API}/opportunities/{{opp_id}}")
     def get_opportunity(self, request: SandboxRequest) -> SandboxResponse:
+        if not self.unlisted_reads:
+            return self.error(404, "Resource not found")
         self._check_params(request, {"expand", "include"})
         opp = self.opportunities.get(request.path_params["opp_id"])
         if opp is None:
@@ -792,6 +810,8 @@ class LeverSandbox(Sandbox):
 
     @route("GET", f"{API}/opportunities/{{opp_id}}/notes")
     def list_notes(self, request: SandboxRequest) -> SandboxResponse:
+        if not self.unlisted_reads:
+            return self.error(405, f"method {request.method} not allowed")
         self._check_params(request, {"limit", "offset"})
         opp = self._opp_or_404(request)
         if opp is None:
@@ -833,6 +853,8 @@ class LeverSandbox(Sandbox):
 
     @route("GET", f"{API}/opportunities/{{opp_id}}/files")
     def list_files(self, request: SandboxRequest) -> SandboxResponse:
+        if not self.unlisted_reads:
+            return self.error(405, f"method {request.method} not allowed")
         self._check_params(request, {"limit", "offset"})
         opp = self._opp_or_404(request)
         if opp is None:

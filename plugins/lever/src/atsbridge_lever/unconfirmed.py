@@ -25,3 +25,8 @@ RATE_LIMIT = RateLimit(requests_per_second=8.0, burst=10, max_concurrency=4)
 # Creating opportunities (applications) is capped at 2/s; we pace those at 1.5/s.
 APPLICATION_POSTS_PER_SECOND = 1.5
 # Retry-After on 429 is not promised; the SDK client falls back to exponential backoff.
+# GET /postings/{id} is not in the notes (only the postings list is). Answers that may mean
+# "no such endpoint" rather than "no such posting" are settled by one scan of the list:
+# a posting the list holds is there whatever the single read said, and a 405, or a posting
+# the single read missed but the list holds, stops single reads for the session.
+SINGLE_POSTING_REFUSALS = (403, 404, 405)
