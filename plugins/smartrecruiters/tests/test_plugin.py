@@ -645,6 +645,29 @@ class TerseSandbox(SmartRecruitersSandbox):
         return self.error(405, "method GET not allowed")
 
 
+class IdlessCreateSandbox(SmartRecruitersSandbox):
+    """Answers a create with JSON that does not carry the candidate's id."""
+
+    @route("POST", "/jobs/{job_id}/candidates")
+    def create_candidate(self, request):
+        answer = super().create_candidate(request)
+        answer.body = json.dumps({"status": "CREATED", "candidate": None}).encode()
+        return answer
+
+
+def test_a_create_answer_without_the_id_is_resolved_by_look_up():
+    box = IdlessCreateSandbox(OPTIONS).start()
+    try:
+        s = open_session(box)
+        result = plugin.atsbridge_push_lead(s, box.jobs()[0].ats_id, LEAD, "k8")
+        (facts,) = box.people("ada.quinton@example.org")
+        assert result.candidate_id == facts.ats_id and not result.already_existed
+        assert facts.resume == b"%PDF-1.7 Ada's resume"
+        s.close()
+    finally:
+        box.stop()
+
+
 def test_tolerates_a_bodiless_create_and_no_attachment_listing():
     box = TerseSandbox(OPTIONS).start()
     try:

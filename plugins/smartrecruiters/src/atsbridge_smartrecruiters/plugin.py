@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from atsbridge.errors import AtsError, AtsUnavailable, AuthError
+from atsbridge.errors import AtsError, AtsUnavailable, AuthError, PayloadError
 from atsbridge.hookspecs import hookimpl
 from atsbridge.model import (
     Attachment,
@@ -214,15 +214,28 @@ def atsbridge_push_lead(
             raise
         created, fresh = found, False
     else:
-        if answer is None:  # created, but the answer did not say who: look them up
+        structured = _created(answer)
+        if structured is None:  # created, but the answer did not say who: look them up
             found = _find(client, email, job_id)
             if found is None:
                 raise AtsError(f"SmartRecruiters created {email} on job {job_id} but not found")
             created, fresh = found, False
         else:
-            created, fresh = mapping.structure_candidate(answer), True
+            created, fresh = structured, True
     _attach(client, created.id, lead.attachments, fresh=fresh)
     return _result(created, job_id, existed=False, unsupported=unsupported)
+
+
+def _created(answer: Any) -> mapping.SrCandidate | None:
+    """The candidate a create answered with, or None when the answer does not say who."""
+    if answer is None:
+        return None
+    try:
+        return mapping.structure_candidate(answer)
+    except PayloadError:
+        # The person exists now: a malformed answer must not fail the push (its retry
+        # would find them anyway); the look-up says who they are.
+        return None
 
 
 def _find(client: SmartRecruitersClient, email: str, job_id: str) -> mapping.SrCandidate | None:
