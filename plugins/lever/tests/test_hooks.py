@@ -525,3 +525,31 @@ def test_twenty_percent_faults_change_nothing(caplog):
             sandbox.stop()
     assert results[0] == results[1]
     assert stores[0] == stores[1] == [(1, [PDF])] * 3
+
+
+@pytest.mark.parametrize("suffix", [None, "/opportunities", "/notes", "/files"])
+def test_replay_without_notes_and_files_lists_duplicates_nothing(notes_only, suffix):
+    """The notes list only POST for notes and files: a replay cannot see what landed.
+
+    It then adds no note or file it cannot rule out, and reports what they carry.
+    """
+    sandbox = notes_only
+    session = open_session(sandbox)
+    try:
+        job = open_job(sandbox)
+        if suffix is not None:
+            _lose_response_once(sandbox, "POST", suffix)
+            with pytest.raises(AtsUnavailable):
+                plugin.atsbridge_push_lead(session, job, make_lead(), "key-1")
+        else:
+            first = plugin.atsbridge_push_lead(session, job, make_lead(), "key-1")
+            assert first.unsupported == ()  # a first push needs no listing
+        result = plugin.atsbridge_push_lead(session, job, make_lead(), "key-1")
+        assert result.already_existed
+        assert result.unsupported == ("educations", "experiences", "attachments")
+        [person] = sandbox.people(email=make_lead().emails[0])
+        [opp] = sandbox.opportunities_of(person.ats_id)
+        assert len(sandbox.notes_of(opp["id"])) <= 1
+        assert len(sandbox.files_of(opp["id"])) <= 1
+    finally:
+        session.close()

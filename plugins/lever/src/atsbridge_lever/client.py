@@ -272,15 +272,43 @@ class LeverClient:
                 break
         return found
 
-    def note_texts(self, opportunity_id: str) -> list[str]:
-        return mapping.note_texts(
-            self.all_items(f"/opportunities/{_segment(opportunity_id)}/notes")
-        )
+    def note_texts(self, opportunity_id: str) -> list[str] | None:
+        """Texts of the opportunity's notes; None when they cannot be listed."""
+        path = f"/opportunities/{_segment(opportunity_id)}/notes"
+        try:
+            items = self._unlisted_items(path)
+            return None if items is None else mapping.note_texts(items)
+        except PayloadError as exc:
+            log.warning("%s is not the list we expect (%s)", path, exc)
+            return None
 
-    def file_names(self, opportunity_id: str) -> set[str]:
-        return mapping.file_names(
-            self.all_items(f"/opportunities/{_segment(opportunity_id)}/files")
-        )
+    def file_names(self, opportunity_id: str) -> set[str] | None:
+        """Names of the opportunity's files; None when they cannot be listed."""
+        path = f"/opportunities/{_segment(opportunity_id)}/files"
+        try:
+            items = self._unlisted_items(path)
+            return None if items is None else mapping.file_names(items)
+        except PayloadError as exc:
+            log.warning("%s is not the list we expect (%s)", path, exc)
+            return None
+
+    def _unlisted_items(self, path: str) -> list[dict] | None:
+        """Every item of a list the notes do not show; None if it is refused."""
+        out: list[dict] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": MAX_PAGE}
+            if token is not None:
+                params["offset"] = token
+            response = self.http.get(path, params=params, accept=unconfirmed.UNLISTED_READ_REFUSALS)
+            if response.status_code >= 400:
+                log.warning("%s answered HTTP %s; doing without", path, response.status_code)
+                return None
+            body = _json(response, f"GET {path}")
+            out.extend(mapping.page_data(body, f"GET {path}"))
+            token = str(body["next"]) if body.get("hasNext") and body.get("next") else None
+            if token is None:
+                return out
 
     # -- writes (never retried by the client; the push is idempotent by look-up) ---------------
 

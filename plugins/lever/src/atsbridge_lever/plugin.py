@@ -256,15 +256,16 @@ def atsbridge_push_lead(
         opportunity = client.create_opportunity(mapping.lead_to_opportunity(lead, job_id))
         ours = True
     opp_id = mapping.req_str(opportunity, "id", "created opportunity")
+    unsupported: list[str] = []
     if ours:
-        _complete(client, opp_id, lead, idempotency_key, fresh=not existing)
+        unsupported = _complete(client, opp_id, lead, idempotency_key, fresh=not existing)
     stages, reasons = client.names_for([opportunity])
     cand = mapping.opportunity_to_candidate(opportunity, job_id, stages, reasons)
     return PushResult(
         candidate_id=cand.ats_id,
         application_id=cand.application_id,
         already_existed=bool(existing),
-        unsupported=(),
+        unsupported=tuple(unsupported),
         status=cand.status,
         stage=cand.stage,
     )
@@ -272,15 +273,27 @@ def atsbridge_push_lead(
 
 def _complete(
     client: LeverClient, opp_id: str, lead: Lead, idempotency_key: str, *, fresh: bool
-) -> None:
-    """Add the note and files an opportunity should have, skipping those already there."""
+) -> list[str]:
+    """Add the note and files an opportunity should have, skipping those already there.
+
+    On a replay whose notes or files cannot be listed (``UNLISTED_READ_REFUSALS``), what
+    may already be there is not added again; the lead fields it carries are returned as
+    unsupported instead.
+    """
+    unsupported: list[str] = []
     note = mapping.lead_note(lead, idempotency_key)
     if note is not None:
-        marker = mapping.push_marker(idempotency_key)
-        if fresh or not any(marker in text for text in client.note_texts(opp_id)):
+        texts = [] if fresh else client.note_texts(opp_id)
+        if texts is None:
+            unsupported += [f for f in ("educations", "experiences") if getattr(lead, f)]
+        elif not any(mapping.push_marker(idempotency_key) in text for text in texts):
             client.add_note(opp_id, note)
     if lead.attachments:
         present = set() if fresh else client.file_names(opp_id)
-        for attachment in lead.attachments:
-            if attachment.filename not in present:
-                client.upload_file(opp_id, attachment)
+        if present is None:
+            unsupported.append("attachments")
+        else:
+            for attachment in lead.attachments:
+                if attachment.filename not in present:
+                    client.upload_file(opp_id, attachment)
+    return unsupported

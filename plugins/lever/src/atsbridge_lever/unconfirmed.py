@@ -30,3 +30,8 @@ APPLICATION_POSTS_PER_SECOND = 1.5
 # a posting the list holds is there whatever the single read said, and a 405, or a posting
 # the single read missed but the list holds, stops single reads for the session.
 SINGLE_POSTING_REFUSALS = (403, 404, 405)
+# GET /opportunities/{id}/notes and /files are not in the notes either (only their POSTs).
+# They let a replayed push see what a lost response already added. Refused with one of
+# these, or answered in another shape, a replay adds no note or file it cannot rule out
+# and reports the lead fields they carry as unsupported instead of risking duplicates.
+UNLISTED_READ_REFUSALS = (400, 403, 404, 405)
