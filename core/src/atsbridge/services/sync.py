@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -89,6 +90,12 @@ class SyncKind(Protocol):
     A kind may set ``clock_high_water = True``: when a completed pass saw no ``updated_at``
     at all, the pass's start time becomes the high-water mark instead of none (which would
     make every later run a full pass).
+
+    A kind may set ``prefetch = True`` when its ``fetch`` only talks to the ATS (no store
+    access, nothing shared with ``apply``): the runner then requests the next page on a
+    helper thread while the current one is being stored, so the ATS's response time and
+    the database writes overlap. One request at a time still; the cursor only advances in
+    the page's transaction, so a crash still resumes at the first page not committed.
     """
 
     name: str
@@ -310,6 +317,29 @@ class _Run:
         )
 
 
+class _Prefetch:
+    """At most one ``kind.fetch`` in flight on a helper thread (see ``SyncKind``)."""
+
+    def __init__(self, kind: SyncKind, session: PluginSession, scope: str):
+        self.kind, self.session, self.scope = kind, session, scope
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch")
+        self.pending: Future[FetchedPage] | None = None
+
+    def request(self, cursor: str, since: datetime | None) -> None:
+        assert self.pending is None
+        self.pending = self.pool.submit(self.kind.fetch, self.session, self.scope, cursor, since)
+
+    def result(self) -> FetchedPage:
+        assert self.pending is not None
+        pending, self.pending = self.pending, None
+        return pending.result()
+
+    def close(self) -> None:
+        # Waits for a request still in flight (the run failed while it was out): nothing
+        # may use the session after the run returns, since the caller closes it next.
+        self.pool.shutdown(wait=True)
+
+
 def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -364,22 +394,32 @@ class SyncRunner:
     ) -> RunReport:
         """Run (or resume) a pass to its end. Records the failure and re-raises on error."""
         run, state = self._begin(session, kind, scope, full)
+        ahead = _Prefetch(kind, session, scope) if getattr(kind, "prefetch", False) else None
         try:
             # Inside the try: a callback that raises at the first report (a host stopping)
             # must still record the run as failed or interrupted, never leave it "running".
             if on_progress:
                 on_progress(run.report(session, kind.name))
+            page = kind.fetch(session, scope, state.cursor, state.since)
             while True:
-                page = kind.fetch(session, scope, state.cursor, state.since)
+                if ahead is not None and page.next_cursor is not None:
+                    ahead.request(page.next_cursor, state.since)
                 report = self._apply(session, kind, scope, run, state, page)
                 kind.after_commit()
                 if on_progress:
                     on_progress(report)
                 if report.status != "running":
                     return report
+                if ahead is not None:
+                    page = ahead.result()
+                else:
+                    page = kind.fetch(session, scope, state.cursor, state.since)
         except BaseException as exc:
             self._fail(session, run.id, exc)
             raise
+        finally:
+            if ahead is not None:
+                ahead.close()
 
     # --- steps, each its own transaction ---------------------------------------------------
     #
