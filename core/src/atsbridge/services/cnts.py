@@ -110,6 +110,23 @@ _CHUNK = 500  # values per IN (...): well under every database's parameter limit
 E = CntsEntry.__table__  # type: ignore[attr-defined]
 K = CntsKey.__table__  # type: ignore[attr-defined]
 
+# The pipeline sync's statements, built once (``ids`` expands to the chunk's values):
+# building and cache-keying a statement per page cost about as much as running it.
+_bp = sa.bindparam
+_JOB_ROWS = (
+    E.c.tenant_id == _bp("tid"),
+    E.c.product_job_id == _bp("job"),
+    E.c.source == _bp("source"),
+    E.c.ats_candidate_id.in_(_bp("ids", expanding=True)),
+)
+_LISTED = sa.select(E.c.ats_candidate_id, E.c.id, E.c.raw["sig"].as_string()).where(*_JOB_ROWS)
+_IDS_OF = sa.select(E.c.ats_candidate_id, E.c.id).where(*_JOB_ROWS)
+_SEEN = (
+    sa.update(E)
+    .where(E.c.tenant_id == _bp("tid"), E.c.id.in_(_bp("ids", expanding=True)))
+    .values(updated_at=_bp("b_now"))
+)
+
 
 def refresh_interval(settings: dict) -> timedelta:
     """How often the host refreshes a connection's pipelines (setting cnts_refresh_minutes)."""
@@ -485,17 +502,9 @@ def _insert_entries(
     else:
         conn.execute(sa.insert(E), rows)
     ids: dict[str, int] = {}
+    key = {"tid": tenant_id, "job": product_job_id, "source": source}
     for chunk in _chunks([e.external_id for e in entries]):
-        ids.update(
-            conn.execute(
-                sa.select(E.c.ats_candidate_id, E.c.id).where(
-                    E.c.tenant_id == tenant_id,
-                    E.c.product_job_id == product_job_id,
-                    E.c.source == source,
-                    E.c.ats_candidate_id.in_(chunk),
-                )
-            ).all()
-        )
+        ids.update(conn.execute(_IDS_OF, {**key, "ids": list(chunk)}).all())
     _insert_keys(conn, tenant_id, product_job_id, ((ids[e.external_id], e.keys) for e in entries))
 
 
@@ -530,27 +539,34 @@ def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict[st
     so what lands in the database is exactly what ``conn.execute(insert(...))`` would write.
     """
     columns = list(rows[0])
-    processors = [table.c[name].type.bind_processor(conn.dialect) for name in columns]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    cache: dict[tuple[int, int], Any] = {}  # one datetime per page: convert it once
-
-    def bind(i: int, value: Any) -> Any:
-        proc = processors[i]
-        if proc is None or value is None:
-            return value
-        if isinstance(value, datetime):
-            key = (i, id(value))
-            if key not in cache:
-                cache[key] = proc(value)
-            return cache[key]
-        return proc(value)
-
-    conn.exec_driver_sql(
-        sql, [tuple(bind(i, row[name]) for i, name in enumerate(columns)) for row in rows]
-    )
+    # Only the columns whose type converts anything (UTC datetimes, JSON) are touched, and
+    # a datetime shared by the page's rows (its ``now``) is converted once.
+    convert = [
+        (i, proc)
+        for i, name in enumerate(columns)
+        if (proc := table.c[name].type.bind_processor(conn.dialect)) is not None
+    ]
+    done: dict[int, Any] = {}
+    params = []
+    for row in rows:
+        values = [row[name] for name in columns]
+        for i, proc in convert:
+            value = values[i]
+            if value is None:
+                continue
+            if isinstance(value, datetime):
+                key = id(value)
+                if key not in done:
+                    done[key] = proc(value)
+                values[i] = done[key]
+            else:
+                values[i] = proc(value)
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
 
 
 def _signature(keys: _Keys, name: str | None, company: str | None, city: str | None) -> str:
@@ -655,15 +671,9 @@ class CandidatesKind:
         conn = repo.session.connection()
         tenant_id = repo.tenant_id
         existing: dict[str, tuple[int, str | None]] = {}
+        key = {"tid": tenant_id, "job": product_job_id, "source": "ats"}
         for chunk in _chunks(list(latest)):
-            rows = conn.execute(
-                sa.select(E.c.ats_candidate_id, E.c.id, E.c.raw["sig"].as_string()).where(
-                    E.c.tenant_id == tenant_id,
-                    E.c.product_job_id == product_job_id,
-                    E.c.source == "ats",
-                    E.c.ats_candidate_id.in_(chunk),
-                )
-            )
+            rows = conn.execute(_LISTED, {**key, "ids": list(chunk)})
             existing.update((ats_id, (entry_id, sig)) for ats_id, entry_id, sig in rows)
         new: list[_NewEntry] = []
         seen: list[int] = []
@@ -679,11 +689,7 @@ class CandidatesKind:
                 changed.append((current[0], entry))
         _insert_entries(conn, tenant_id, product_job_id, "ats", connection_id, new, now)
         for chunk in _chunks(seen):
-            conn.execute(
-                sa.update(E)
-                .where(E.c.tenant_id == tenant_id, E.c.id.in_(chunk))
-                .values(updated_at=now)
-            )
+            conn.execute(_SEEN, {"tid": tenant_id, "ids": list(chunk), "b_now": now})
         if changed:
             self._rewrite(conn, tenant_id, product_job_id, changed, now)
         outcome.added, outcome.updated, outcome.unchanged = len(new), len(changed), len(seen)
