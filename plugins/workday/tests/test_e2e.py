@@ -125,6 +125,25 @@ def test_incremental_paging_keeps_one_window(sandbox):
     assert len(seen) == len({j.ats_id for j in seen}) == 11
 
 
+@pytest.mark.parametrize("page_size", [4, 5, 12, 50])
+def test_paging_without_totals_or_empty_results(sandbox, page_size):
+    """Response_Results without Total_Pages, and none at all on an empty result."""
+    sandbox.total_pages = False
+    sandbox.results_when_empty = False
+    session = open_session(sandbox)
+    jobs, pages = all_jobs(session, page_size=page_size)
+    assert sorted(j.ats_id for j in jobs) == sorted(f.ats_id for f in sandbox.jobs())
+    assert pages == len(jobs) // page_size + 1  # a full last page costs one empty request
+    for fact in sandbox.jobs()[:3]:
+        people = pipeline(session, fact.ats_id, page_size=2)
+        assert sorted(c.ats_id for c in people) == sorted(sandbox.pipeline(fact.ats_id))
+    latest = max(f.updated_at for f in sandbox.jobs())
+    sandbox.clear_log()
+    jobs, pages = all_jobs(session, updated_since=latest + timedelta(seconds=1))
+    assert (jobs, pages, len(soap_requests(sandbox))) == ([], 1, 1)
+    session.close()
+
+
 def test_status_and_text_filters_return_a_superset(sandbox):
     session = open_session(sandbox)
     opened, _ = all_jobs(session, statuses=frozenset({JobStatus.OPEN}))

@@ -96,13 +96,45 @@ def test_requisition_missing_field_names_record_and_field(remove, field):
     assert "R-00501" in err.value.record or "#0" in err.value.record
 
 
-def test_page_info_requires_totals():
+def test_page_info_malformed_numbers_name_the_field():
     el = ET.fromstring(
         f'<x:R xmlns:x="{soap.WD}"><x:Response_Results><x:Page>one</x:Page>'
         "<x:Total_Pages>2</x:Total_Pages></x:Response_Results></x:R>"
     )
     with pytest.raises(PayloadError, match=r"Response_Results\.Page"):
         mapping.page_info(el)
+
+
+def _results(results: str, records: int) -> ET.Element:
+    data = "<x:Job_Requisition/>" * records
+    return ET.fromstring(
+        f'<x:R xmlns:x="{soap.WD}">{results}'
+        + (f"<x:Response_Data>{data}</x:Response_Data>" if records else "")
+        + "</x:R>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("results", "records", "expected"),
+    [
+        ("", 0, (3, 3)),  # no Response_Results on an empty result: the end
+        ("<x:Response_Results/>", 0, (3, 3)),
+        ("<x:Response_Results><x:Total_Pages>0</x:Total_Pages></x:Response_Results>", 0, (3, 3)),
+        # Totals absent: a full page may have a successor, a short one is the last.
+        ("<x:Response_Results><x:Page>3</x:Page></x:Response_Results>", 2, (3, 4)),
+        ("<x:Response_Results><x:Page>3</x:Page></x:Response_Results>", 1, (3, 3)),
+        # Total_Pages 0 beside records (or absent) is worked out from Total_Results.
+        (
+            "<x:Response_Results><x:Total_Results>9</x:Total_Results>"
+            "<x:Total_Pages>0</x:Total_Pages></x:Response_Results>",
+            2,
+            (3, 5),
+        ),
+    ],
+)
+def test_page_info_without_totals(results, records, expected):
+    info = mapping.page_info(_results(results, records), requested=3, count=2)
+    assert (info.page, info.total_pages) == expected
 
 
 # --- candidates ----------------------------------------------------------------------------

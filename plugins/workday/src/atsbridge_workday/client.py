@@ -268,7 +268,9 @@ class WorkdayClient:
         )
         return self._check(response, operation)
 
-    def _page(self, build: Callable[[int], ET.Element], page: int) -> tuple[ET.Element, int | None]:
+    def _page(
+        self, build: Callable[[int], ET.Element], page: int, count: int
+    ) -> tuple[ET.Element, int | None]:
         """Fetch one page through the SDK's SOAP paginator; return it and the next page."""
         holder: dict[str, ET.Element] = {}
         operation = local(build(page).tag).removesuffix("_Request")
@@ -276,7 +278,7 @@ class WorkdayClient:
         def pages(response: httpx.Response) -> tuple[int, int]:
             op = self._check(response, operation)
             holder["op"] = op
-            info = mapping.page_info(op)
+            info = mapping.page_info(op, page, mapping.page_count(count))
             return info.page, info.total_pages
 
         paginator = SoapPagePaginator(
@@ -325,7 +327,7 @@ class WorkdayClient:
                 updated_through=through if query.updated_since is not None else None,
             )
 
-        op, nxt = self._page(build, page)
+        op, nxt = self._page(build, page, query.page_size)
         jobs = mapping.parse_requisitions(op)
         return Page(jobs, _cursor(nxt, through if query.updated_since else None) if nxt else None)
 
@@ -345,7 +347,7 @@ class WorkdayClient:
                 updated_through=through if query.updated_since is not None else None,
             )
 
-        op, nxt = self._page(build, page)
+        op, nxt = self._page(build, page, query.page_size)
         items = []
         for record in mapping.parse_candidates(op):
             candidate = record.for_job(job_id)

@@ -75,10 +75,15 @@ def _date_range(parent: ET.Element, updated_from: datetime, updated_through: dat
     sub(rng, "Updated_Through", iso(updated_through))
 
 
+def page_count(count: int) -> int:
+    """The ``Response_Filter`` Count sent for a page size."""
+    return max(1, min(count, U.MAX_PAGE_SIZE))
+
+
 def _response_filter(op: ET.Element, page: int, count: int) -> None:
     rf = sub(op, "Response_Filter")
     sub(rf, "Page", str(page))
-    sub(rf, "Count", str(max(1, min(count, U.MAX_PAGE_SIZE))))
+    sub(rf, "Count", str(page_count(count)))
 
 
 def get_job_requisitions(
@@ -269,17 +274,26 @@ class PageInfo:
     total_results: int | None
 
 
-def page_info(op: ET.Element) -> PageInfo:
+def page_info(op: ET.Element, requested: int = 1, count: int | None = None) -> PageInfo:
+    """Where this page stands. ``requested``/``count`` are what was asked for, used when
+    ``Response_Results`` (or its ``Page``/``Total_Pages``) is absent, as a service may do
+    on an empty result, or ``Total_Pages`` is 0 beside records."""
     what = local(op.tag)
     results = child(op, "Response_Results")
-    if results is None:
-        raise PayloadError(what, "Response_Results", "missing")
     page = _int(text(child(results, "Page")), what, "Response_Results.Page")
     total = _int(text(child(results, "Total_Pages")), what, "Response_Results.Total_Pages")
-    count = _int(text(child(results, "Total_Results")), what, "Response_Results.Total_Results")
-    if page is None or total is None:
-        raise PayloadError(what, "Response_Results", "Page and Total_Pages are required")
-    return PageInfo(page, total, count)
+    found = _int(text(child(results, "Total_Results")), what, "Response_Results.Total_Results")
+    page = page if page is not None and page >= 1 else requested
+    data = child(op, "Response_Data")
+    records = len(data) if data is not None else 0
+    if total is None or (total == 0 and records):
+        if found is not None and count:
+            total = -(-found // count)
+        elif count and records >= count:
+            total = page + 1  # a full page: ask for the next one (an empty one ends it)
+        else:
+            total = page
+    return PageInfo(page, max(total, page), found)  # past the end is the end
 
 
 def _requisition_field(data: ET.Element | None, name: str) -> ET.Element | None:

@@ -174,6 +174,10 @@ class WorkdaySandbox(Sandbox):
         self.rotate_refresh_tokens = False
         self.refresh_token = REFRESH_TOKEN
         self.operations: list[str] = []  # operation names, in the order received
+        # Paging totals an implementation may leave out (the notes show them, but not that
+        # they are always there): no Response_Results on an empty result, no Total_Pages.
+        self.results_when_empty = True
+        self.total_pages = True
         self._ids = itertools.count(1)
         world = make_world(options.seed, options.jobs, options.candidates_per_job)
         for job in world.jobs:
@@ -501,9 +505,12 @@ class WorkdaySandbox(Sandbox):
         out = ET.Element(wd(op_name), {wd("version"): version})
         total_pages = math.ceil(len(items) / count)
         chunk = items[(page - 1) * count : page * count]
+        if not chunk and not self.results_when_empty:
+            return out, chunk
         results = sub(out, "Response_Results")
-        sub(results, "Total_Results", str(len(items)))
-        sub(results, "Total_Pages", str(total_pages))
+        if self.total_pages:
+            sub(results, "Total_Results", str(len(items)))
+            sub(results, "Total_Pages", str(total_pages))
         sub(results, "Page_Results", str(len(chunk)))
         sub(results, "Page", str(page))
         return out, chunk
