@@ -235,6 +235,14 @@ def test_stage_status(stage_id, name, status):
     assert mapping.stage_status(stage_id, name) is status
 
 
+def test_fields_not_read_may_have_any_type():
+    opp = copy.deepcopy(OPPORTUNITIES_PAGE["data"][1])
+    opp["archived"]["archivedAt"] = "2026-11-15T10:00:00Z"
+    opp["stageChanges"] = "n/a"
+    reasons = mapping.parse_archive_reasons(ARCHIVE_REASONS["data"])
+    assert mapping.opportunity_to_candidate(opp, "j", {}, reasons).status is CandidateStatus.HIRED
+
+
 def test_ids_needing_lookup():
     data = OPPORTUNITIES_PAGE["data"]
     assert mapping.stage_ids_of(data) == {"offer"}

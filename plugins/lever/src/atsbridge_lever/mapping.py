@@ -366,8 +366,8 @@ def opportunity_to_candidate(
     archived = opt_obj(opp, "archived", record)
     status_raw: str | None
     if archived is not None:
+        # archivedAt is not read: an API that stamps it differently must not break a sync.
         reason_id = opt_str(archived, "reason", record, "archived.")
-        ms_to_datetime(archived.get("archivedAt"), record, "archived.archivedAt")
         reason = reasons.get(reason_id) if reason_id else None
         status = archived_status(reason)
         status_raw = reason.text if reason and reason.text else f"archived:{reason_id or ''}"
