@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from atsbridge.errors import AtsError, AtsUnavailable, AuthError, ConfigError
-from atsbridge.model import JobQuery, Lead
+from atsbridge.model import CandidateQuery, CandidateStatus, JobQuery, Lead
 from atsbridge_sdk.clock import FakeClock
 from atsbridge_sdk.http import RetryPolicy
 from atsbridge_workday import soap
@@ -249,3 +249,33 @@ def test_config_urls():
     plain = WorkdayConfig.from_dict(ISU_CONFIG)
     assert plain.oauth_token_url == "https://wd5-services1.myworkday.com/ccx/oauth2/acme1/token"
     assert "s3cret" not in repr(plain)
+
+
+def test_listed_candidate_without_application_data_is_kept():
+    """Get_Candidates by requisition returning someone with no Job_Application_Data (an
+    optional element): the person stays in the pipeline, status unknown (new)."""
+    body = (
+        f'<env:Envelope xmlns:env="{ENV}" xmlns:wd="{soap.WD}"><env:Body>'
+        '<wd:Get_Candidates_Response wd:version="v45.2"><wd:Response_Data><wd:Candidate>'
+        '<wd:Candidate_Reference><wd:ID wd:type="Candidate_ID">C-1</wd:ID>'
+        "</wd:Candidate_Reference><wd:Candidate_Data><wd:Name_Data>"
+        "<wd:First_Name>Ana</wd:First_Name><wd:Last_Name>Lima</wd:Last_Name></wd:Name_Data>"
+        "</wd:Candidate_Data></wd:Candidate></wd:Response_Data>"
+        "</wd:Get_Candidates_Response></env:Body></env:Envelope>"
+    ).encode()
+    empty = (
+        f'<env:Envelope xmlns:env="{ENV}" xmlns:wd="{soap.WD}"><env:Body>'
+        '<wd:Get_Job_Requisitions_Response wd:version="v45.2"/></env:Body></env:Envelope>'
+    ).encode()
+    script = Script((200, body), (200, empty))
+    client = make(script)
+    page = client.list_candidates(CandidateQuery("R-1"))
+    ((cand,), nxt) = (page.items, page.next_cursor)
+    assert (cand.ats_id, cand.job_ats_id, cand.status, cand.stage) == (
+        "C-1",
+        "R-1",
+        CandidateStatus.NEW,
+        None,
+    )
+    assert (cand.first_name, cand.application_id, nxt) == ("Ana", None, None)
+    assert len(script.requests) == 1  # no application to match: no alias look-up

@@ -173,6 +173,26 @@ def test_candidates_complete_across_pages_with_every_status(sandbox):
     assert {CandidateStatus.REJECTED, CandidateStatus.HIRED} <= statuses
 
 
+def test_applications_naming_their_requisition_by_wid_only(sandbox):
+    """The wd:type of a nested reference may differ from the id we list by."""
+    session = open_session(sandbox)
+    expected = {f.ats_id: pipeline(session, f.ats_id) for f in sandbox.jobs()}
+    sandbox.application_requisition_ids = ("WID",)
+    sandbox.clear_log()
+    for job_id, wanted in expected.items():
+        assert pipeline(session, job_id) == wanted
+    # One look-up of each requisition's other ids, then remembered.
+    assert len(soap_requests(sandbox)) == 2 * len(expected)
+    # A replay is still recognised as the person already on the requisition.
+    job = sandbox.jobs()[0].ats_id
+    person = sandbox.person(sandbox.pipeline(job)[0])
+    lead = Lead(id="l-wid", first_name="X", last_name="Y", emails=(person.emails[0],))
+    result = plugin.atsbridge_push_lead(session, job, lead, "k-wid")
+    assert result.already_existed and result.candidate_id == person.candidate_id
+    assert "Put_Candidate_Request" not in sandbox.operations
+    session.close()
+
+
 def test_candidates_updated_since(sandbox):
     session = open_session(sandbox)
     job = sandbox.jobs()[0].ats_id

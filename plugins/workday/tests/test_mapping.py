@@ -82,7 +82,7 @@ def test_requisitions_wsdl_shape_fields_directly_under_data():
     [
         ("Job_Requisition_Status_Reference", "Job_Requisition_Status_Reference"),
         ("Job_Posting_Title", "Job_Posting_Title"),
-        ("Job_Requisition_ID", "Job_Requisition_Reference.ID[Job_Requisition_ID]"),
+        ("Job_Requisition_ID", "Job_Requisition_Reference.ID[Job_Requisition_ID|WID]"),
     ],
 )
 def test_requisition_missing_field_names_record_and_field(remove, field):
@@ -90,6 +90,7 @@ def test_requisition_missing_field_names_record_and_field(remove, field):
     req = response.find(f"{wd('Response_Data')}/{wd('Job_Requisition')}")
     data = req.find(wd("Job_Requisition_Data"))
     data.remove(data.find(wd(remove)))
+    req.remove(req.find(wd("Job_Requisition_Reference")))  # no WID to fall back on either
     with pytest.raises(PayloadError) as err:
         mapping.parse_requisition(req, 0)
     assert err.value.field == field
@@ -179,19 +180,68 @@ def test_candidates_wsdl_shape_flat_names_and_social_media():
     assert withdrew.status_raw == "CANDIDATE_WITHDREW" and withdrew.updated_at is None
 
 
-def test_candidate_without_id_or_requisition_is_a_payload_error():
+def test_candidate_without_id_is_a_payload_error_without_requisition_is_not():
     response = op("get_candidates_wsdl.xml")
     cand = response.find(f"{wd('Response_Data')}/{wd('Candidate')}")
     data = cand.find(wd("Candidate_Data"))
     ref = data.find(f".//{wd('Job_Requisition_Reference')}")
     ref.remove(ref.find(wd("ID")))
-    with pytest.raises(PayloadError) as err:
-        mapping.parse_candidate(cand, 0)
-    assert err.value.record == "Workday candidate C-001200"
-    assert "Job_Requisition_Reference" in err.value.field
+    # An application naming no requisition matches none; the record itself is fine.
+    record = mapping.parse_candidate(cand, 0)
+    assert record.for_job("R-00501") is None
+    listed = record.listed("R-00501")
+    assert (listed.ats_id, listed.status, listed.stage) == ("C-001200", CandidateStatus.NEW, None)
     data.remove(data.find(wd("Candidate_ID")))
     with pytest.raises(PayloadError, match="candidate #4: field Candidate_Reference"):
         mapping.parse_candidate(cand, 4)
+
+
+WID = "8d3f0a6c21e94b7f9c05e1a2b3c4d5e6"
+
+
+def test_references_carrying_only_a_wid():
+    """An implementation may name a requisition, candidate or application's requisition by
+    WID alone (the wd:type differs): the WID stands in and is sent back as a WID."""
+    response = op("get_candidates_notes.xml")
+    cand = response.find(f"{wd('Response_Data')}/{wd('Candidate')}")
+    cref = cand.find(wd("Candidate_Reference"))
+    for id_el in list(cref):
+        cref.remove(id_el)
+    soap.sub(cref, "ID", "c" * 32, type="WID")
+    app_ref = cand.find(f".//{wd('Job_Requisition_Reference')}")
+    app_ref.find(wd("ID")).set(wd("type"), "WID")
+    app_ref.find(wd("ID")).text = WID
+    (maria, _) = mapping.parse_candidates(response)
+    assert maria.candidate_id == "c" * 32
+    assert maria.for_job("R-00417") is None
+    on_job = maria.for_job("R-00417", aliases={WID, "R-00417"})
+    assert (on_job.ats_id, on_job.application_id) == ("c" * 32, "JA-55012")
+    assert on_job.job_ats_id == "R-00417"
+    req = ET.fromstring(
+        f'<wd:Job_Requisition xmlns:wd="{soap.WD}"><wd:Job_Requisition_Reference>'
+        f'<wd:ID wd:type="WID">{WID}</wd:ID></wd:Job_Requisition_Reference>'
+        "<wd:Job_Requisition_Data><wd:Job_Posting_Title>Lead</wd:Job_Posting_Title>"
+        '<wd:Job_Requisition_Status_Reference><wd:ID wd:type="Job_Requisition_Status_ID">'
+        "Open</wd:ID></wd:Job_Requisition_Status_Reference></wd:Job_Requisition_Data>"
+        "</wd:Job_Requisition>"
+    )
+    assert mapping.parse_requisition(req).ats_id == WID
+    # Requests send a WID-shaped id as a WID, a business id with its own type.
+    for request, path in (
+        (mapping.get_job_requisitions_by_id("v45.2", [WID, "R-1"]), "Request_References"),
+        (mapping.get_candidates("v45.2", page=1, count=5, job_id=WID), "Request_Criteria"),
+    ):
+        types = [(i.text, i.get(wd("type"))) for i in request.find(wd(path)).iter(wd("ID"))]
+        assert (WID, "WID") in types
+    lead = Lead(id="l", first_name="A", last_name="B", emails=("a@example.org",))
+    existing = mapping.ExistingCandidate("c" * 32, "A", "B", ())
+    put, _ = mapping.put_candidate("v45.2", WID, lead, existing)
+    types = {(i.text, i.get(wd("type"))) for i in put.iter(wd("ID"))}
+    assert {(WID, "WID"), ("c" * 32, "WID")} <= types
+    assert ("R-1", "Job_Requisition_ID") in {
+        (i.text, i.get(wd("type")))
+        for i in mapping.get_job_requisitions_by_id("v45.2", ["R-1"]).iter(wd("ID"))
+    }
 
 
 def test_bad_timestamp_names_field():

@@ -20,6 +20,11 @@ CANDIDATE_ID_TYPE = "Candidate_ID"
 APPLICATION_ID_TYPE = "Job_Application_ID"
 STAGE_ID_TYPE = "Recruiting_Stage_ID"
 LOCATION_ID_TYPE = "Location_ID"
+# A reference may carry only a WID (its wd:type differs from the business id type). Such a
+# WID then stands in as the id, and an id of the WID's form (32 lower-case hex digits) is
+# sent back with wd:type="WID"; business ids of that form would be misread (none known).
+WID_TYPE = "WID"
+WID_PATTERN = r"[0-9a-f]{32}"
 
 # --- requisition status --------------------------------------------------------------------
 
@@ -59,6 +64,10 @@ NEW_APPLICATION_STAGE = "REVIEW"
 
 # --- lead push -----------------------------------------------------------------------------
 
+# A candidate a requisition's Get_Candidates returns without an application on it (none
+# at all, or none naming the requisition under any of its ids) stays in the pipeline with
+# this status and no stage: the service says they are on it.
+UNMATCHED_APPLICATION_STATUS = CandidateStatus.NEW
 # Name_Data is written flat (First_Name/Last_Name directly inside), as the WSDL-generated
 # types have it; the Legal_Name/Name_Detail_Data wrapper is accepted when reading.
 NAME_DATA_WRAPPED_ON_WRITE = False

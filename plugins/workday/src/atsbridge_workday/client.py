@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import httpx
 from atsbridge.config import validate_config
-from atsbridge.errors import AtsError, AtsUnavailable, AuthError, BadInput, PayloadError
+from atsbridge.errors import AtsError, AtsUnavailable, AuthError, BadInput
 from atsbridge.model import (
     Candidate,
     CandidateQuery,
@@ -47,6 +47,8 @@ from atsbridge_workday.soap import (
     FaultKind,
     SoapFault,
     body_child,
+    child,
+    children,
     envelope,
     local,
     parse,
@@ -188,6 +190,7 @@ class WorkdayClient:
     ):
         self.config = config
         self.clock = clock
+        self._aliases: dict[str, frozenset[str]] = {}  # requisition id -> all its ids
         self._save_secrets = save_secrets
         auth: httpx.Auth | None = None
         if config.auth_type == "oauth2_refresh_token":
@@ -350,15 +353,42 @@ class WorkdayClient:
         op, nxt = self._page(build, page, query.page_size)
         items = []
         for record in mapping.parse_candidates(op):
-            candidate = record.for_job(job_id)
+            candidate = self._on_job(record, job_id)
             if candidate is None:
-                raise PayloadError(
-                    f"Workday candidate {record.candidate_id}",
-                    "Job_Application_Data",
-                    f"returned for requisition {job_id} but has no application on it",
+                log.warning(
+                    "Workday candidate %s is listed on requisition %s without an application "
+                    "naming it; kept as %s",
+                    record.candidate_id,
+                    job_id,
+                    U.UNMATCHED_APPLICATION_STATUS.value,
                 )
+                candidate = record.listed(job_id)
             items.append(candidate)
         return Page(items, _cursor(nxt, through if query.updated_since else None) if nxt else None)
+
+    def _on_job(self, record: mapping.CandidateRecord, job_id: str) -> Candidate | None:
+        """``record`` on requisition ``job_id``, matching its applications by any of the
+        requisition's ids (an application may name it by WID only)."""
+        direct = record.for_job(job_id)
+        if direct is not None or not record.applications:
+            return direct
+        return record.for_job(job_id, self._requisition_aliases(job_id))
+
+    def _requisition_aliases(self, job_id: str) -> frozenset[str]:
+        """Every id of requisition ``job_id`` (one Get_Job_Requisitions, then cached)."""
+        if job_id not in self._aliases:
+            aliases = frozenset({job_id})
+            op = mapping.get_job_requisitions_by_id(self.config.api_version, [job_id])
+            try:
+                response = self.call(op)
+            except WorkdayFault:
+                response = None  # an unknown id: it has no other name
+            for el in children(child(response, "Response_Data"), "Job_Requisition"):
+                ids = mapping.requisition_ids(el)
+                if job_id in ids:
+                    aliases = ids
+            self._aliases[job_id] = aliases
+        return self._aliases[job_id]
 
     def job_statuses(self, job_ids: Iterable[str]) -> list[JobState]:
         wanted = list(dict.fromkeys(job_ids))
@@ -408,12 +438,12 @@ class WorkdayClient:
             matches = self.find_by_email(email)
             if matches:
                 # Prefer the person already on this requisition: that is a replay.
-                matches.sort(key=lambda r: r.for_job(job_id) is None)
+                matches.sort(key=lambda r: self._on_job(r, job_id) is None)
                 existing = matches[0]
                 break
         version = self.config.api_version
         if existing is not None:
-            on_job = existing.for_job(job_id)
+            on_job = self._on_job(existing, job_id)
             if on_job is not None:
                 # Most likely a replay of our own push: report what a first push reports.
                 _, unsupported = mapping.put_candidate(version, job_id, lead)
@@ -428,15 +458,18 @@ class WorkdayClient:
             op, unsupported = mapping.put_candidate(version, job_id, lead, existing.existing())
         else:
             op, unsupported = mapping.put_candidate(version, job_id, lead)
-        candidate_id, application_id = mapping.parse_put_candidate(self.call(op, read=False))
+        answer = self.call(op, read=False)
+        candidate_id, application_id = mapping.parse_put_candidate(answer)
         if (candidate_id is None or application_id is None) and lead.emails:
             # The Put_Candidate response shape is [U]: read the ids back instead of guessing.
             for record in self.find_by_email(lead.emails[0]):
-                created = record.for_job(job_id)
+                created = self._on_job(record, job_id)
                 if created is not None and candidate_id in (None, record.candidate_id):
                     candidate_id = record.candidate_id
                     application_id = created.application_id
                     break
+        # The person exists now: a response naming them by WID only still identifies them.
+        candidate_id = candidate_id or mapping.put_candidate_wid(answer)
         if candidate_id is None:
             raise AtsError(
                 f"Workday accepted Put_Candidate for lead {lead.id} but returned no Candidate_ID"

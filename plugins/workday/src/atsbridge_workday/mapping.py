@@ -11,6 +11,7 @@ wrapped in ``Legal_Name/Name_Detail_Data``; requisition fields directly under
 from __future__ import annotations
 
 import base64
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -60,6 +61,26 @@ def _int(value: str | None, record: str, field: str) -> int | None:
         return int(value)
     except ValueError:
         raise PayloadError(record, field, f"not an integer: {value[:40]!r}") from None
+
+
+# --- ids --------------------------------------------------------------------------------------
+
+_WID = re.compile(U.WID_PATTERN)
+
+
+def id_type(value: str, business_type: str) -> str:
+    """The wd:type to send ``value`` with: WID for a WID-shaped id (see assumptions)."""
+    return U.WID_TYPE if _WID.fullmatch(value) else business_type
+
+
+def _ref(parent: ET.Element, name: str, business_type: str, value: str) -> ET.Element:
+    return reference(parent, name, id_type(value, business_type), value)
+
+
+def ref_id(ref: ET.Element | None, business_type: str) -> str | None:
+    """A reference's business id, else its WID."""
+    ids = ref_ids(ref)
+    return ids.get(business_type) or ids.get(U.WID_TYPE)
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -118,7 +139,7 @@ def get_job_requisitions_by_id(version: str, ids: Iterable[str], *, page: int = 
     refs = sub(op, "Request_References", **refs_attrs)
     ids = list(ids)
     for job_id in ids:
-        reference(refs, "Job_Requisition_Reference", U.REQUISITION_ID_TYPE, job_id)
+        _ref(refs, "Job_Requisition_Reference", U.REQUISITION_ID_TYPE, job_id)
     _response_filter(op, page, max(len(ids), 1))
     return op
 
@@ -136,7 +157,7 @@ def get_candidates(
     op = _operation("Get_Candidates_Request", version)
     criteria = sub(op, "Request_Criteria")
     if job_id is not None:
-        reference(criteria, "Job_Requisition_Reference", U.REQUISITION_ID_TYPE, job_id)
+        _ref(criteria, "Job_Requisition_Reference", U.REQUISITION_ID_TYPE, job_id)
     if email is not None:
         sub(criteria, "Candidate_Email_Address", email)
     if updated_from is not None:
@@ -163,10 +184,6 @@ class ExistingCandidate:
     last_name: str | None
     applications: tuple[Application, ...]
 
-    def application_for(self, job_id: str) -> Application | None:
-        found = [a for a in self.applications if a.job_id == job_id]
-        return found[-1] if found else None
-
 
 def put_candidate(
     version: str, job_id: str, lead: Lead, existing: ExistingCandidate | None = None
@@ -179,7 +196,7 @@ def put_candidate(
     add_only = U.ADD_ONLY_EXISTING if existing else U.ADD_ONLY_NEW
     op = _operation("Put_Candidate_Request", version, Add_Only=add_only)
     if existing is not None:
-        reference(op, "Candidate_Reference", U.CANDIDATE_ID_TYPE, existing.candidate_id)
+        _ref(op, "Candidate_Reference", U.CANDIDATE_ID_TYPE, existing.candidate_id)
     data = sub(op, "Candidate_Data")
     first = (existing.first_name if existing else None) or lead.first_name
     last = (existing.last_name if existing else None) or lead.last_name
@@ -217,7 +234,7 @@ def put_candidate(
 
     application = sub(data, "Job_Application_Data")
     applied = sub(application, "Job_Applied_To_Data")
-    reference(applied, "Job_Requisition_Reference", U.REQUISITION_ID_TYPE, job_id)
+    _ref(applied, "Job_Requisition_Reference", U.REQUISITION_ID_TYPE, job_id)
     reference(applied, "Stage_Reference", U.STAGE_ID_TYPE, U.NEW_APPLICATION_STAGE)
     for attachment in lead.attachments:
         att = sub(application, "Resume_Attachment_Data")
@@ -330,10 +347,15 @@ def requisition_status(raw: str) -> JobStatus:
 def parse_requisition(el: ET.Element, index: int = 0) -> Job:
     ref = child(el, "Job_Requisition_Reference")
     data = child(el, "Job_Requisition_Data")
-    req_id = ref_ids(ref).get(U.REQUISITION_ID_TYPE) or text(child(data, "Job_Requisition_ID"))
+    req_id = (
+        ref_ids(ref).get(U.REQUISITION_ID_TYPE)
+        or text(_requisition_field(data, "Job_Requisition_ID"))
+        or ref_ids(ref).get(U.WID_TYPE)
+    )
     record = f"Workday job requisition {req_id}" if req_id else f"Workday job requisition #{index}"
     if req_id is None:
-        raise PayloadError(record, "Job_Requisition_Reference.ID[Job_Requisition_ID]", "missing")
+        where = "Job_Requisition_Reference.ID[Job_Requisition_ID|WID]"
+        raise PayloadError(record, where, "missing")
     if data is None:
         raise PayloadError(record, "Job_Requisition_Data", "missing")
     title = text(_requisition_field(data, "Job_Posting_Title"))
@@ -356,6 +378,14 @@ def parse_requisition(el: ET.Element, index: int = 0) -> Job:
     )
 
 
+def requisition_ids(el: ET.Element) -> frozenset[str]:
+    """Every id a requisition element gives itself (business id, WID...)."""
+    data = child(el, "Job_Requisition_Data")
+    ids = set(ref_ids(child(el, "Job_Requisition_Reference")).values())
+    own = text(_requisition_field(data, "Job_Requisition_ID"))
+    return frozenset(ids | ({own} if own else set()))
+
+
 def parse_requisitions(op: ET.Element) -> list[Job]:
     return [
         parse_requisition(el, i)
@@ -365,12 +395,13 @@ def parse_requisitions(op: ET.Element) -> list[Job]:
 
 @attrs.frozen
 class Application:
-    job_id: str
+    job_id: str | None  # the requisition's business id, else its WID
     application_id: str | None
     stage: str | None
     stage_name: str | None
     disposition: str | None
     updated_at: datetime | None
+    job_ids: frozenset[str] = frozenset()  # every id its requisition reference carries
 
     @property
     def status(self) -> CandidateStatus:
@@ -401,25 +432,35 @@ class CandidateRecord:
             self.candidate_id, self.first_name, self.last_name, self.applications
         )
 
-    def for_job(self, job_id: str) -> Candidate | None:
-        apps = [a for a in self.applications if a.job_id == job_id]
+    def for_job(self, job_id: str, aliases: Iterable[str] = ()) -> Candidate | None:
+        """This person on requisition ``job_id`` (known also by ``aliases``), if applied."""
+        wanted = {job_id, *aliases}
+        apps = [a for a in self.applications if a.job_ids & wanted]
         if not apps:
             return None
         app = max(apps, key=lambda a: a.updated_at or datetime.min.replace(tzinfo=UTC))
+        return self._candidate(job_id, app)
+
+    def listed(self, job_id: str) -> Candidate:
+        """This person as a requisition's listing returned them, with no application on it
+        to read: kept in the pipeline with an unknown status (see assumptions)."""
+        return self._candidate(job_id, None)
+
+    def _candidate(self, job_id: str, app: Application | None) -> Candidate:
         return Candidate(
             ats_id=self.candidate_id,
             job_ats_id=job_id,
-            status=app.status,
-            stage=app.stage_name or app.stage,
-            status_raw=app.disposition or app.stage,
-            application_id=app.application_id,
+            status=app.status if app else U.UNMATCHED_APPLICATION_STATUS,
+            stage=(app.stage_name or app.stage) if app else None,
+            status_raw=(app.disposition or app.stage) if app else None,
+            application_id=app.application_id if app else None,
             first_name=self.first_name,
             last_name=self.last_name,
             emails=self.emails,
             phones=self.phones,
             linkedin_url=self.linkedin_url,
             company=self.company,
-            updated_at=app.updated_at,
+            updated_at=app.updated_at if app else None,
         )
 
 
@@ -453,9 +494,10 @@ def _application(jat: ET.Element, holder: ET.Element, record: str, i: int) -> Ap
         found = child(jat, name)
         return found if found is not None else child(holder, name)
 
-    job_id = ref_ids(find("Job_Requisition_Reference")).get(U.REQUISITION_ID_TYPE)
-    if job_id is None:
-        raise PayloadError(record, f"Job_Applied_To_Data[{i}].Job_Requisition_Reference", "missing")
+    # No PayloadError without a requisition reference: the application then just matches no
+    # requisition, and a listing by requisition keeps the person anyway.
+    job_ref = find("Job_Requisition_Reference")
+    job_id = ref_id(job_ref, U.REQUISITION_ID_TYPE)
     app_id = text(find("Job_Application_ID")) or ref_ids(find("Job_Application_Reference")).get(
         U.APPLICATION_ID_TYPE
     )
@@ -476,17 +518,21 @@ def _application(jat: ET.Element, holder: ET.Element, record: str, i: int) -> Ap
         updated_at=_datetime(
             text(find("Status_Timestamp")), record, f"Job_Applied_To_Data[{i}].Status_Timestamp"
         ),
+        job_ids=frozenset(ref_ids(job_ref).values()),
     )
 
 
 def parse_candidate(el: ET.Element, index: int = 0) -> CandidateRecord:
     data = child(el, "Candidate_Data")
-    cand_id = ref_ids(child(el, "Candidate_Reference")).get(U.CANDIDATE_ID_TYPE) or text(
-        child(data, "Candidate_ID")
+    cand_ref = child(el, "Candidate_Reference")
+    cand_id = (
+        ref_ids(cand_ref).get(U.CANDIDATE_ID_TYPE)
+        or text(child(data, "Candidate_ID"))
+        or ref_ids(cand_ref).get(U.WID_TYPE)
     )
     record = f"Workday candidate {cand_id}" if cand_id else f"Workday candidate #{index}"
     if cand_id is None:
-        raise PayloadError(record, "Candidate_Reference.ID[Candidate_ID]", "missing")
+        raise PayloadError(record, "Candidate_Reference.ID[Candidate_ID|WID]", "missing")
     if data is None:
         raise PayloadError(record, "Candidate_Data", "missing")
     first, last = _names(child(data, "Name_Data"))
@@ -537,3 +583,12 @@ def parse_put_candidate(op: ET.Element) -> tuple[str | None, str | None]:
         if application_id:
             break
     return candidate_id, application_id
+
+
+def put_candidate_wid(op: ET.Element) -> str | None:
+    """The WID of the candidate a Put_Candidate response names, if it gives one."""
+    for ref in descendants(op, "Candidate_Reference"):
+        wid = ref_ids(ref).get(U.WID_TYPE)
+        if wid:
+            return wid
+    return None

@@ -178,6 +178,9 @@ class WorkdaySandbox(Sandbox):
         # they are always there): no Response_Results on an empty result, no Total_Pages.
         self.results_when_empty = True
         self.total_pages = True
+        # The wd:type(s) a candidate's application names its requisition with; ("WID",)
+        # serves references whose type differs from the requisition id the plugin uses.
+        self.application_requisition_ids: tuple[str, ...] = ("Job_Requisition_ID",)
         self._ids = itertools.count(1)
         world = make_world(options.seed, options.jobs, options.candidates_per_job)
         for job in world.jobs:
@@ -654,7 +657,10 @@ class WorkdaySandbox(Sandbox):
             applied = sub(holder, "Job_Applied_To_Data")
             if self.shape == "notes":
                 sub(applied, "Job_Application_ID", app.application_id)
-            reference(applied, "Job_Requisition_Reference", "Job_Requisition_ID", app.req_id)
+            req_ref = sub(applied, "Job_Requisition_Reference")
+            for id_type in self.application_requisition_ids:
+                value = self.requisitions[app.req_id].wid if id_type == "WID" else app.req_id
+                sub(req_ref, "ID", value, type=id_type)
             stage = reference(applied, "Stage_Reference", "Recruiting_Stage_ID", app.stage)
             stage.set(wd("Descriptor"), STAGE_NAMES.get(app.stage, app.stage))
             if app.disposition:
