@@ -279,3 +279,25 @@ def test_listed_candidate_without_application_data_is_kept():
     )
     assert (cand.first_name, cand.application_id, nxt) == ("Ana", None, None)
     assert len(script.requests) == 1  # no application to match: no alias look-up
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "error"),
+    [
+        (200, "SOAP-ENV:Client.authenticationError", "invalid username or password", AuthError),
+        (200, "SOAP-ENV:Server", "Internal error occurred", AtsUnavailable),
+        (200, "SOAP-ENV:Client.validationError", "Page must be at least 1", AtsError),
+        (500, "SOAP-ENV:Client", "Invalid username or password", AuthError),
+        (400, "env:Client", "Not authorized to use this web service", AuthError),
+    ],
+)
+def test_faults_however_they_arrive(status, code, message, error):
+    """A fault in a 200 is a fault (never an empty page); auth faults are known by wording
+    too, and whatever status carried them."""
+    script = Script((status, soap.fault_envelope(code, message)))
+    client = make(script)
+    with pytest.raises(error) as err:
+        client.search_jobs(JobQuery())
+    assert error is AuthError or not isinstance(err.value, AuthError)
+    assert message in str(err.value)
+    assert len(script.requests) == 1  # none of these is worth repeating

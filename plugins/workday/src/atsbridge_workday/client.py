@@ -44,6 +44,7 @@ from atsbridge_workday import assumptions as U
 from atsbridge_workday import mapping
 from atsbridge_workday.soap import (
     CONTENT_TYPE,
+    ENV,
     FaultKind,
     SoapFault,
     body_child,
@@ -236,10 +237,19 @@ class WorkdayClient:
     def _check(self, response: httpx.Response, operation: str) -> ET.Element:
         """The response's operation element, or the fault raised as a clear error."""
         status = response.status_code
+        fault = None
         if status < 400:
             what = f"Workday {operation} response"
-            return body_child(parse(response.content, what), what)
-        fault = parse_fault(response.content)
+            op = body_child(parse(response.content, what), what)
+            if op.tag != f"{{{ENV}}}Fault":
+                return op
+            # A fault answered with 200: read as Workday's 500 would be, never as an empty
+            # page (which paging now tolerates).
+            fault = parse_fault(response.content)
+            status = FAULT_STATUS.get(fault.kind, 500) if fault is not None else 500
+        fault = fault or parse_fault(response.content)
+        if fault is not None and fault.kind is FaultKind.AUTH:
+            status = 401  # whatever HTTP status carried it (400 from some implementations)
         detail = fault.describe() if fault else f"HTTP {status} without a SOAP fault"
         if status in (401, 403):
             raise AuthError(

@@ -181,6 +181,15 @@ class SoapFault:
 
 
 _NOT_FOUND_MARKERS = ("not a valid id", "invalid id value", "no instance", "not found")
+# Only ``...Client.authenticationError``-style codes are Workday's; an implementation may
+# send a bare ``Client`` code and say it in words instead.
+_AUTH_MARKERS = (
+    "invalid username or password",
+    "authentication failed",
+    "not authenticated",
+    "not authorized",
+    "unauthorized",
+)
 _THROTTLE_MARKERS = ("throttl", "rate limit", "too many requests", "request limit")
 
 
@@ -194,6 +203,8 @@ def classify(fault: SoapFault) -> FaultKind:
     code = fault.code.lower()
     words = " ".join([fault.message, *(e.message for e in fault.errors)]).lower()
     if "authentication" in code or "authorization" in code or "security" in code:
+        return FaultKind.AUTH
+    if any(m in fault.message.lower() for m in _AUTH_MARKERS):
         return FaultKind.AUTH
     if any(m in words for m in _THROTTLE_MARKERS):
         return FaultKind.THROTTLED
