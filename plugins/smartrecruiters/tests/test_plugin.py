@@ -28,7 +28,7 @@ from atsbridge.model import (
 from atsbridge.plugins import PluginRegistry
 from atsbridge_sdk.sandbox import Faults, json_response, route
 from atsbridge_smartrecruiters import plugin
-from atsbridge_smartrecruiters.sandbox import SmartRecruitersSandbox
+from atsbridge_smartrecruiters.sandbox import NOTES_CREATE_FIELDS, SmartRecruitersSandbox
 from jsonschema import Draft202012Validator
 
 from .conftest import OPTIONS
@@ -445,6 +445,26 @@ def test_push_lands_every_field_in_place(sandbox, session):
     assert (attachment["name"], attachment["type"]) == ("ada-cv.pdf", "RESUME")
     assert attachment["contentType"] == "application/pdf"
     assert sandbox.attachment_bytes(attachment["id"]) == b"%PDF-1.7 Ada's resume"
+
+
+def test_create_fields_beyond_the_notes_are_dropped_when_refused(sandbox, session):
+    """An API taking only the notes' example fields refuses location and tags by name."""
+    sandbox.create_fields = NOTES_CREATE_FIELDS
+    job = sandbox.jobs()[0].ats_id
+    result = plugin.atsbridge_push_lead(session, job, LEAD, "k-fields")
+    assert set(result.unsupported) == {"headline", "source", "location", "tags"}
+    (facts,) = sandbox.people("ada.quinton@example.org")
+    record = sandbox.person_record(facts.ats_id)
+    assert record["location"] == {} and record["tags"] == []
+    assert record["web"] == {"linkedin": LEAD.linkedin_url} and len(record["experience"]) == 2
+    assert facts.resume == LEAD.attachments[0].content
+    creates = sandbox.requests_to(f"/jobs/{job}/candidates", "POST")
+    assert [r.status for r in creates] == [400, 201]
+    # Any other refusal is not second-guessed.
+    with pytest.raises(AtsError, match="email"):
+        plugin.atsbridge_push_lead(
+            session, job, attrs.evolve(LEAD, emails=("not-an-address",)), "k-bad"
+        )
 
 
 def test_replay_creates_nothing_new(sandbox, session):

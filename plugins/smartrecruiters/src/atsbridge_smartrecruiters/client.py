@@ -49,6 +49,10 @@ UNLISTABLE = (400, 403, 404, 405, 501)
 # ids once it answers 403/405/501) are settled from the ``GET /jobs`` listing instead.
 JOB_PATH = "/jobs/{job_id}"
 JOB_LOOKUP_REFUSALS = (403, 404, 405, 501)
+# Create-body fields beyond the API notes' example (the Candidate API documents them). If a
+# create is refused with a 400/422 whose message names some of them, they are dropped,
+# reported unsupported, and the create is sent once more.
+DROPPABLE_CREATE_FIELDS = ("location", "tags")
 # Looking a person up by email: the candidates listing's full-text ``q`` (no documented
 # email filter); results are then matched on the exact address locally.
 EMAIL_LOOKUP_PARAM = "q"

@@ -29,6 +29,7 @@ from atsbridge_smartrecruiters import __version__, mapping
 from atsbridge_smartrecruiters.client import (
     API_KEY,
     API_VERSION,
+    DROPPABLE_CREATE_FIELDS,
     FALLBACK_ATTACHMENT_TYPE,
     RATE_LIMIT,
     RESUME_ATTACHMENT_TYPE,
@@ -206,7 +207,7 @@ def atsbridge_push_lead(
         _attach(client, person.id, lead.attachments, fresh=False)
         return _result(person, job_id, existed=True, unsupported=unsupported)
     try:
-        answer = client.create_candidate(job_id, body)
+        answer = _create(client, job_id, body, unsupported)
     except AtsUnavailable:
         # The create may have happened with its response lost: look before giving up.
         found = _find(client, email, job_id)
@@ -224,6 +225,26 @@ def atsbridge_push_lead(
             created, fresh = structured, True
     _attach(client, created.id, lead.attachments, fresh=fresh)
     return _result(created, job_id, existed=False, unsupported=unsupported)
+
+
+def _create(
+    client: SmartRecruitersClient, job_id: str, body: dict[str, Any], unsupported: list[str]
+) -> Any | None:
+    """POST the candidate; fields beyond the notes' example that the API names in a 400/422
+    are dropped (and reported unsupported) and the create sent once more."""
+    try:
+        return client.create_candidate(job_id, body)
+    except AtsError as exc:
+        if exc.status_code not in (400, 422):
+            raise
+        message = str(exc)
+        refused = [f for f in DROPPABLE_CREATE_FIELDS if f in body and f in message]
+        if not refused:
+            raise
+    for field in refused:
+        del body[field]
+        unsupported.append(field)
+    return client.create_candidate(job_id, body)
 
 
 def _created(answer: Any) -> mapping.SrCandidate | None:

@@ -110,6 +110,7 @@ CANDIDATES_PARAMS = {"q", "limit", "pageId", "jobId", "status", "subStatus", "ta
 CANDIDATES_PARAMS |= {"updatedAfter"}
 CREATE_FIELDS = {"firstName", "lastName", "email", "phoneNumber", "web", "location"}
 CREATE_FIELDS |= {"education", "experience", "tags", "sourceDetails"}
+NOTES_CREATE_FIELDS = CREATE_FIELDS - {"location", "tags"}
 EDUCATION_FIELDS = {"institution", "degree", "major", "current", "startDate", "endDate"}
 EDUCATION_FIELDS |= {"location", "description"}
 EXPERIENCE_FIELDS = {"title", "company", "current", "startDate", "endDate", "description"}
@@ -185,6 +186,9 @@ class SmartRecruitersSandbox(Sandbox):
         # An HTTP status (404, 405, 403...) makes the endpoints the notes do not list answer
         # with it, as an implementation of only the documented API would.
         self.unlisted_status: int | None = None
+        # The create body's accepted top-level fields (unknown ones are a 400). The API
+        # notes' example shows fewer than CREATE_FIELDS: NOTES_CREATE_FIELDS is that subset.
+        self.create_fields = CREATE_FIELDS
         world = make_world(options.seed, options.jobs, options.candidates_per_job)
         latest = max([j.updated_at for j in world.jobs], default=datetime(2026, 9, 1, tzinfo=UTC))
         job_ids: list[str] = []
@@ -547,7 +551,7 @@ class SmartRecruitersSandbox(Sandbox):
         body = request.json()
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
-        problems = _candidate_problems(body)
+        problems = _candidate_problems(body, self.create_fields)
         if problems:
             errors = [{"code": "INVALID_FIELD", "message": p} for p in problems]
             return json_response({"message": "Invalid candidate", "errors": errors}, 400)
@@ -755,9 +759,9 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _candidate_problems(body: dict[str, Any]) -> list[str]:
+def _candidate_problems(body: dict[str, Any], fields: set[str] = CREATE_FIELDS) -> list[str]:
     """What is wrong with a create body, one message per field (empty when it is fine)."""
-    problems = [f"Unknown field: {k}" for k in sorted(set(body) - CREATE_FIELDS)]
+    problems = [f"Unknown field: {k}" for k in sorted(set(body) - fields)]
     for name in ("firstName", "lastName", "email"):
         value = body.get(name)
         if not isinstance(value, str) or not value.strip():
