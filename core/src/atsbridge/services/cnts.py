@@ -377,13 +377,19 @@ def match_batch(
         sql = _NAME_SQL.format(marks=", ".join([mark] * len(chunk)), p=mark)
         lookups.append((sql, [tenant_id, product_job_id, *chunk]))
     found: list[list[Match]] = [[] for _ in probes]
+    times: dict[Any, datetime] = {}  # entries added together share their timestamp
+    # The DBAPI cursor itself: SQLAlchemy's result rows cost more than SQLite's lookups.
+    cursor = conn.connection.cursor()
     for group in _chunks(lookups, _UNION):
         sql = " UNION ALL ".join(part for part, _ in group)
-        params = tuple(v for _, values in group for v in values)
-        for row in conn.exec_driver_sql(sql, params):
+        cursor.execute(sql, tuple(v for _, values in group for v in values))
+        for row in cursor.fetchall():
             hit_kind: str = row[0]
             hit: str = row[1]
-            listed = (row[2], row[3], row[4], _utc(row[5]), row[6])
+            added = times.get(row[5])
+            if added is None:
+                added = times[row[5]] = _utc(row[5])
+            listed = (row[2], row[3], row[4], added, row[6])
             if hit_kind != "name":
                 for i in wanted[(hit_kind, hit)]:
                     found[i].append(_match(hit_kind, hit, listed))
@@ -398,9 +404,11 @@ def match_batch(
                     found[i].append(_match("name+company", hit, listed))
                 elif probe.city_norm and probe.city_norm == city_norm:
                     found[i].append(_match("name+city", hit, listed))
+    cursor.close()
     results = []
     for probe, matches in zip(probes, found, strict=True):
-        matches.sort(key=lambda m: (RULES.index(m.rule), m.entry_id))
+        if len(matches) > 1:
+            matches.sort(key=lambda m: (RULES.index(m.rule), m.entry_id))
         results.append(
             CheckResult(
                 excluded=bool(matches),
