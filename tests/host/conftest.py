@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from atsbridge.api import Atsbridge
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Appended, not put first: tests/leads imports its helpers as ``conftest``, and this
+# directory ahead of it on sys.path would hand it this file when both run in one session.
+sys.path.append(str(Path(__file__).resolve().parent))
 
 from hoststub import StubAts, stub_registry
 

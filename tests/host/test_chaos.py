@@ -103,7 +103,11 @@ def test_faults_and_random_host_kills_converge_to_the_fault_free_state(tmp_path:
             host.wait(timeout=30)
         for sandbox in sandboxes.values():
             sandbox.set_faults(Faults())
-        host = spawn_host(db, "chaos", tmp_path / "host-final.log")
+        final_log = tmp_path / "host-final.log"
+        host = spawn_host(db, "chaos", final_log)
+        # The killed hosts may have converged everything already: without this wait the
+        # SIGTERM below could land before the host installs its handler (exit -15, not 0).
+        wait_for(lambda: "host chaos started" in final_log.read_text(), 60, "host started")
         wait_for(lambda: imported == set(ATSS) or _import_rest(app, jobs, imported), 30)
 
         def converged() -> bool:

@@ -11,7 +11,9 @@ import pytest
 from atsbridge.api import Atsbridge
 from atsbridge.plugins import PluginRegistry
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Appended, not put first: tests/leads imports its helpers as ``conftest``, and this
+# directory ahead of it on sys.path would hand it this file when both run in one session.
+sys.path.append(str(Path(__file__).resolve().parent))
 
 from jobfake import CONFIG, JobFake, Observer
 
