@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
+import sqlalchemy as sa
 
 from atsbridge.errors import BadInput
 from atsbridge.store import SyncCheckpoint, TenantRepo
@@ -103,18 +104,34 @@ def record(
     repo: TenantRepo, connection_id: int, kind: str, scope: str, started_at: datetime, now: datetime
 ) -> None:
     """Note a completed full pass (call it in ``finish``, inside the last page's transaction)."""
-    mark = repo.first(
-        repo.select(SyncCheckpoint).where(
-            SyncCheckpoint.connection_id == connection_id,
-            SyncCheckpoint.kind == mark_kind(kind),
-            SyncCheckpoint.scope == scope,
+    # Core statements (tenant filtered here): this runs once per job on a pipeline sync,
+    # where an ORM read and flush cost as much as the job's last page of candidates.
+    conn = repo.session.connection()
+    key = {"tid": repo.tenant_id, "cid": connection_id, "b_kind": mark_kind(kind), "b_scope": scope}
+    moved = conn.execute(_MOVE_MARK, {**key, "b_high_water": started_at, "b_now": now})
+    if moved.rowcount == 0:
+        conn.execute(
+            _NEW_MARK,
+            {
+                "tenant_id": repo.tenant_id,
+                "connection_id": connection_id,
+                "kind": mark_kind(kind),
+                "scope": scope,
+                "high_water": started_at,
+                "updated_at": now,
+            },
         )
+
+
+_MARKS = SyncCheckpoint.__table__  # type: ignore[attr-defined]
+_MOVE_MARK = (
+    sa.update(_MARKS)
+    .where(
+        _MARKS.c.tenant_id == sa.bindparam("tid"),
+        _MARKS.c.connection_id == sa.bindparam("cid"),
+        _MARKS.c.kind == sa.bindparam("b_kind"),
+        _MARKS.c.scope == sa.bindparam("b_scope"),
     )
-    if mark is None:
-        mark = repo.add(
-            SyncCheckpoint(
-                connection_id=connection_id, kind=mark_kind(kind), scope=scope, updated_at=now
-            )
-        )
-    mark.high_water = started_at
-    mark.updated_at = now
+    .values(high_water=sa.bindparam("b_high_water"), updated_at=sa.bindparam("b_now"))
+)
+_NEW_MARK = sa.insert(_MARKS)
