@@ -119,14 +119,15 @@ def test_faults_and_timeouts_still_export_each_lead_exactly_once(
 
 @pytest.mark.slow
 def test_sigkilled_drains_export_each_lead_exactly_once(db_url: str, plugin: str) -> None:
-    n, kills = 30, 20
+    n, kills = 60, 20
     rng = random.Random(20)
     env = {**os.environ, "ATSBRIDGE_PLUGINS": plugin}
     with sandboxed(db_url, plugin) as (app, sandbox, job_id):
         app.leads.policy = attrs.evolve(EAGER, lease=timedelta(seconds=1))
         for i in range(n):
             app.leads.enqueue("acme", PRODUCT_JOB, lead_doc(f"lead-{i}"))
-        # Every answer takes a little while, so that kills land inside pushes.
+        # Every answer takes a little while, so a drainer whose request the sandbox has just
+        # logged is still waiting for it when the kill lands: inside a push, deterministically.
         sandbox.set_faults(Faults(slow_rate=1.0, slow_seconds=0.01))
         zygote = subprocess.Popen(
             [sys.executable, str(HERE / "drain_child.py"), db_url, plugin],
@@ -142,7 +143,12 @@ def test_sigkilled_drains_export_each_lead_exactly_once(db_url: str, plugin: str
                 zygote.stdin.write(b"go\n")
                 zygote.stdin.flush()
                 pid = int(zygote.stdout.readline())
-                time.sleep(rng.uniform(0.1, 1.0))
+                # The random point: the drainer's k-th request (after its session opens),
+                # counted on the sandbox, not on a wall clock a loaded machine would skew.
+                target = len(sandbox.request_log) + rng.randint(3, 15)
+                deadline = time.monotonic() + 5
+                while len(sandbox.request_log) < target and time.monotonic() < deadline:
+                    time.sleep(0.001)
                 os.kill(pid, signal.SIGKILL)
                 assert zygote.stdout.readline().strip() == b"reaped"
                 mid_export += sum(1 for v in app.leads.list("acme") if v.state == "exporting")
