@@ -6,6 +6,7 @@ job service, the way a product imports them.
 from __future__ import annotations
 
 import base64
+import copy
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from atsbridge import leaddoc
 from atsbridge.api import Atsbridge
 from atsbridge.plugins import PluginRegistry
 
@@ -40,35 +42,9 @@ class ManualClock:
 def lead_doc(lead_id: str = "lead-1", email: str | None = None, **extra: Any) -> dict[str, Any]:
     """A complete lead document (every field of the contract), resume included."""
     doc: dict[str, Any] = {
+        **copy.deepcopy(leaddoc.EXAMPLE),
         "id": lead_id,
-        "first_name": "Ada",
-        "last_name": "Quinton",
         "emails": [email or f"{lead_id}@example.org"],
-        "phones": ["+33 6 12 34 56 78"],
-        "linkedin_url": "https://www.linkedin.com/in/ada-quinton/",
-        "headline": "Staff Engineer",
-        "location": {"city": "Paris", "region": "Ile-de-France", "country_code": "FR"},
-        "educations": [
-            {
-                "school": "Université Paris Cité",
-                "degree": "MSc",
-                "field": "Computer Science",
-                "start": "2012-09",
-                "end": "2014-06",
-            }
-        ],
-        "experiences": [
-            {
-                "company": "Globex",
-                "title": "Staff Engineer",
-                "start": "2019-01",
-                "end": None,
-                "current": True,
-                "description": "Payments platform",
-            }
-        ],
-        "source": "atsbridge",
-        "tags": ["sourced"],
         "attachments": [
             {
                 "filename": "ada.pdf",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from atsbridge import leaddoc
 from atsbridge.api import Atsbridge
 from atsbridge.cli import cli
 from atsbridge.cli._root import CliState
@@ -43,6 +44,10 @@ def test_schema_is_printed_and_names_the_contract(run) -> None:
         "id", "first_name", "last_name", "emails", "phones", "linkedin_url", "headline",
         "location", "educations", "experiences", "source", "tags", "attachments",
     }  # fmt: skip
+    # The published example is the contract's own document, and it is valid.
+    [example] = schema["examples"]
+    assert example["id"] == "lead-123" and example["emails"] == ["ada@example.org"]
+    assert leaddoc.validate(example)[1].experiences[0].company == "Globex"
 
 
 def test_push_list_funnel(run, lead_file, tmp_path: Path, ats: LeadFake) -> None:

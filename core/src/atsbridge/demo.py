@@ -12,6 +12,7 @@ it are skipped for that ATS only; the demo goes on with the others.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import time
@@ -22,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from atsbridge import leaddoc
 from atsbridge.api import Atsbridge
 from atsbridge.errors import AtsbridgeError
 from atsbridge.model import Attachment, CandidateStatus, JobStatus, SandboxOptions
@@ -45,35 +47,9 @@ RESUME = (
 
 def lead_document(ats: str) -> dict[str, Any]:
     return {
+        **copy.deepcopy(leaddoc.EXAMPLE),
         "id": f"demo-lead-{ats}",
-        "first_name": "Ada",
-        "last_name": "Quinton",
         "emails": [f"ada.quinton+{ats}@example.org"],
-        "phones": ["+33 6 12 34 56 78"],
-        "linkedin_url": "https://www.linkedin.com/in/ada-quinton/",
-        "headline": "Staff Engineer",
-        "location": {"city": "Paris", "region": "Ile-de-France", "country_code": "FR"},
-        "educations": [
-            {
-                "school": "Université Paris Cité",
-                "degree": "MSc",
-                "field": "Computer Science",
-                "start": "2012-09",
-                "end": "2014-06",
-            }
-        ],
-        "experiences": [
-            {
-                "company": "Globex",
-                "title": "Staff Engineer",
-                "start": "2019-01",
-                "end": None,
-                "current": True,
-                "description": "Payments platform",
-            }
-        ],
-        "source": "atsbridge",
-        "tags": ["sourced"],
     }
 
 

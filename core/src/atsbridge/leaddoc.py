@@ -165,6 +165,41 @@ SCHEMA: dict[str, Any] = {
     ),
 }
 
+# The contract's own example (shared/ARCHITECTURE.md), published in the schema and used by
+# the demo and the tests, so all three show the same document.
+EXAMPLE: dict[str, Any] = {
+    "id": "lead-123",
+    "first_name": "Ada",
+    "last_name": "Quinton",
+    "emails": ["ada@example.org"],
+    "phones": ["+33 6 12 34 56 78"],
+    "linkedin_url": "https://www.linkedin.com/in/ada-quinton/",
+    "headline": "Staff Engineer",
+    "location": {"city": "Paris", "region": "Ile-de-France", "country_code": "FR"},
+    "educations": [
+        {
+            "school": "Université Paris Cité",
+            "degree": "MSc",
+            "field": "Computer Science",
+            "start": "2012-09",
+            "end": "2014-06",
+        }
+    ],
+    "experiences": [
+        {
+            "company": "Globex",
+            "title": "Staff Engineer",
+            "start": "2019-01",
+            "end": None,
+            "current": True,
+            "description": "Payments platform",
+        }
+    ],
+    "source": "atsbridge",
+    "tags": ["sourced"],
+}
+SCHEMA["examples"] = [EXAMPLE]
+
 _VALIDATOR = Draft202012Validator(SCHEMA, format_checker=FormatChecker())
 
 
