@@ -87,7 +87,7 @@ def atsbridge_open_session(config: dict, context: SessionContext) -> SmartRecrui
     client = SmartRecruitersClient(
         settings,
         rate_limit=context.rate_limit or RATE_LIMIT,
-        on_event=context.on_event,  # type: ignore[arg-type]
+        on_event=context.on_event,
     )
     try:
         client.check()
