@@ -9,7 +9,7 @@ import pytest
 from atsbridge.errors import PayloadError
 from atsbridge.model import RateLimit
 from atsbridge_sdk.clock import FakeClock
-from atsbridge_sdk.http import HttpClient
+from atsbridge_sdk.http import HttpClient, json_body
 from atsbridge_sdk.paginate import (
     CursorPaginator,
     LinkHeaderPaginator,
@@ -192,3 +192,28 @@ def test_soap_reads_are_marked_safe_to_retry():
     response, _ = fetch_page(client_for(flaky), paginator)
     assert soap_items(response) == [1, 2, 3]
     assert len(calls) == 2
+
+
+def test_a_page_body_is_decoded_once_for_paginator_and_mapper(monkeypatch):
+    decodes = []
+    real_json = httpx.Response.json
+
+    def counting_json(self, **kwargs):
+        decodes.append(self.request.url.path)
+        return real_json(self, **kwargs)
+
+    monkeypatch.setattr(httpx.Response, "json", counting_json)
+    response = httpx.Response(
+        200, json={"content": [{"id": 1}], "nextPageId": "p2"}, request=httpx.Request("GET", "/x")
+    )
+    assert CursorPaginator("/x").next_cursor(response, None) == "p2"
+    assert json_body(response) is json_body(response)
+    assert json_body(response)["content"] == [{"id": 1}]
+    assert decodes == ["/x"]
+
+
+def test_json_body_of_a_non_json_response_raises_every_time():
+    response = httpx.Response(200, content=b"<html>", request=httpx.Request("GET", "/x"))
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            json_body(response)

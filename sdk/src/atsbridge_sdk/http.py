@@ -30,6 +30,23 @@ log = logging.getLogger("atsbridge.http")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+_UNDECODED = object()
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The response body decoded as JSON, once: later calls return the same object.
+
+    A page's body is read by the paginator (for its next cursor) and by the mapper (for its
+    rows); ``httpx.Response.json()`` decodes again on every call, and decoding is most of
+    what a sync spends on a page besides storing it. Raises ``ValueError`` on a body that
+    is not JSON, as ``response.json()`` does.
+    """
+    cached = vars(response).get("_atsbridge_json", _UNDECODED)
+    if cached is _UNDECODED:
+        cached = response.json()
+        response._atsbridge_json = cached  # type: ignore[attr-defined]
+    return cached
+
 
 @attrs.frozen
 class HttpEvent:

@@ -14,7 +14,7 @@ import attrs
 import httpx
 from atsbridge.errors import PayloadError
 
-from atsbridge_sdk.http import HttpClient
+from atsbridge_sdk.http import HttpClient, json_body
 
 
 @attrs.frozen
@@ -61,7 +61,7 @@ def iter_pages(
 
 def _json_object(response: httpx.Response, what: str) -> dict:
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         raise PayloadError(what, "(body)", "response is not JSON") from None
     if not isinstance(body, dict):

@@ -32,7 +32,7 @@ from atsbridge.model import (
 )
 from atsbridge_sdk.auth import OAuth2ClientCredentials
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
-from atsbridge_sdk.http import HttpClient, HttpEvent
+from atsbridge_sdk.http import HttpClient, HttpEvent, json_body
 
 from atsbridge_greenhouse import constants as c
 from atsbridge_greenhouse import mapping as m
@@ -139,7 +139,7 @@ class GreenhouseClient:
     @staticmethod
     def _json(response: httpx.Response, what: str) -> Any:
         try:
-            return response.json()
+            return json_body(response)
         except ValueError:
             raise PayloadError(f"greenhouse {what}", "(body)", "response is not JSON") from None
 

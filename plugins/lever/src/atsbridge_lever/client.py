@@ -18,7 +18,7 @@ from atsbridge.errors import ConfigError, PayloadError
 from atsbridge.model import Attachment, RateLimit
 from atsbridge_sdk.auth import BasicAuth, OAuth2RefreshToken
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
-from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter, RetryPolicy
+from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter, RetryPolicy, json_body
 from atsbridge_sdk.paginate import OffsetTokenPaginator, fetch_page, iter_pages
 
 from atsbridge_lever import mapping, unconfirmed
@@ -345,6 +345,6 @@ class LeverClient:
 
 def _json(response: httpx.Response, what: str) -> Any:
     try:
-        return response.json()
+        return json_body(response)
     except ValueError:
         raise PayloadError(what, "(body)", "response is not JSON") from None

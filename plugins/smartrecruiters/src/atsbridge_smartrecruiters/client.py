@@ -20,7 +20,7 @@ from atsbridge.errors import AtsError, ConfigError, PayloadError
 from atsbridge.model import Attachment, CandidateStatus, RateLimit
 from atsbridge_sdk.auth import ApiKeyHeader, OAuth2ClientCredentials
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
-from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter
+from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter, json_body
 from atsbridge_sdk.paginate import CursorPaginator, OffsetLimitPaginator, fetch_page
 
 # --- UNCONFIRMED choices (see README) -----------------------------------------------------
@@ -309,7 +309,7 @@ class CandidatesPaginator(CursorPaginator):
         token = super().next_cursor(response, cursor)
         if token is not None:
             return token
-        body = response.json()
+        body = json_body(response)
         if not (isinstance(body, dict) and body.get(self.items_key or "content")):
             return None
         link = response.links.get("next", {}).get("url")
@@ -323,7 +323,7 @@ def _size(page_size: int) -> int:
 
 def _json(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return json_body(response)
     except ValueError:
         what = f"SmartRecruiters {response.request.method} {response.request.url.path}"
         raise PayloadError(what, "(body)", "response is not JSON") from None

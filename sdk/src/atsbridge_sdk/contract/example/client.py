@@ -24,7 +24,7 @@ from atsbridge.model import (
 )
 
 from atsbridge_sdk.auth import ApiKeyHeader
-from atsbridge_sdk.http import HttpClient
+from atsbridge_sdk.http import HttpClient, json_body
 from atsbridge_sdk.paginate import CursorPaginator, fetch_page
 
 from . import mapping
@@ -61,7 +61,7 @@ def _iso(when: datetime) -> str:
 
 def _body(response: Any, what: str) -> dict[str, Any]:
     try:
-        body = response.json()
+        body = json_body(response)
     except ValueError:
         raise PayloadError(what, "(body)", "response is not JSON") from None
     if not isinstance(body, dict):
