@@ -234,3 +234,54 @@ def test_sqlite_key_dir_is_beside_the_database(tmp_path) -> None:
     assert s.key_dir == tmp_path / "sub"
     assert stat.S_ISDIR(os.stat(s.key_dir).st_mode)
     s.close()
+
+
+def test_0005_keeps_only_extra_identifiers_as_key_rows_and_downgrades_back(db_url: str) -> None:
+    from alembic import command
+    from atsbridge.store.engine import create_engine
+
+    engine = create_engine(parse_url(db_url))
+    try:
+        migrate.upgrade(engine, "0004_hosts")
+        stamp = "2026-03-01 12:00:00"
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(f"INSERT INTO tenants (id, key, created_at) VALUES (1, 'acme', '{stamp}')")
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cnts_entries (id, tenant_id, product_job_id, source, email_norm, "
+                    "linkedin_norm, phone_norm, raw, added_at, updated_at) VALUES (7, 1, 'P1', "
+                    f"'file', 'a@x.org', 'linkedin.com/in/a', '+33612345678', '{{}}', '{stamp}', "
+                    f"'{stamp}')"
+                )
+            )
+            for kind, value in [
+                ("email", "a@x.org"),
+                ("email", "b@x.org"),
+                ("linkedin", "linkedin.com/in/a"),
+                ("phone", "+33612345678"),
+            ]:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO cnts_keys (tenant_id, entry_id, product_job_id, kind, value) "
+                        f"VALUES (1, 7, 'P1', '{kind}', '{value}')"
+                    )
+                )
+
+        def keys() -> set[tuple[str, str]]:
+            with engine.connect() as conn:
+                return set(conn.execute(sa.text("SELECT kind, value FROM cnts_keys")).all())
+
+        migrate.upgrade(engine)
+        assert keys() == {("email", "b@x.org")}
+        with engine.begin() as conn:
+            command.downgrade(migrate._config(conn), "0004_hosts")
+        assert keys() == {
+            ("email", "a@x.org"),
+            ("email", "b@x.org"),
+            ("linkedin", "linkedin.com/in/a"),
+            ("phone", "+33612345678"),
+        }
+    finally:
+        engine.dispose()

@@ -302,3 +302,65 @@ def test_parallel_workers_stop_on_a_connection_failure(
     with pytest.raises(AtsUnavailable):
         cnts.sync("acme", "pipeats")
     assert len({q.job_ats_id for q in pipe.queries}) < 8
+
+
+def test_second_emails_and_phones_match_list_and_leave_with_their_person(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, clock: Clock
+) -> None:
+    from atsbridge.store.tables import CntsKey
+
+    def extra_keys() -> set[tuple[str, str]]:
+        with app.store.tenant("acme") as repo:
+            return {(k.kind, k.value) for k in repo.all(repo.select(CntsKey))}
+
+    connect(app, "acme", default_country="FR")
+    link(app, "acme", "P1", "J1")
+    pipe.put(
+        "J1",
+        "x",
+        emails=("first@example.org", "second@example.org", "third@example.org"),
+        phones=("+33 6 12 34 56 78", "+33 7 98 76 54 32"),
+        linkedin_url="https://www.linkedin.com/in/x-person",
+    )
+    pipe.put("J1", "y", emails=("only@example.org",), phones=("+33 6 00 00 00 01",))
+    cnts.sync("acme", "pipeats")
+    # The first of each kind lives on the entry row; only the others are extra keys.
+    assert extra_keys() == {
+        ("email", "second@example.org"),
+        ("email", "third@example.org"),
+        ("phone", "+33798765432"),
+    }
+    for person, rule in [
+        (Person(emails=["FIRST@example.org"]), "email"),
+        (Person(emails=["third@example.org"]), "email"),
+        (Person(phones=["07 98 76 54 32"]), "phone"),
+        (Person(phones=["+33612345678"]), "phone"),
+        (Person(linkedin="linkedin.com/in/X-Person/"), "linkedin"),
+    ]:
+        result = cnts.check("acme", "P1", person)
+        assert (result.rule, [m.ats_candidate_id for m in result.matches]) == (rule, ["x"])
+    (entry,) = [e for e in cnts.list_entries("acme", "P1").entries if e.ats_candidate_id == "x"]
+    assert entry.emails == ("first@example.org", "second@example.org", "third@example.org")
+    assert entry.phones == ("+33612345678", "+33798765432")
+    assert entry.linkedin == "linkedin.com/in/x-person"
+    for text in ("third@", "98765", "x-person", "first@example"):
+        found = cnts.list_entries("acme", "P1", search=text).entries
+        assert [e.ats_candidate_id for e in found] == ["x"], text
+
+    # An edit rewrites the extra keys; a removal at the full pass takes them along.
+    clock.advance(hours=1)
+    pipe.put("J1", "x", emails=("second@example.org",), phones=())
+    cnts.sync("acme", "pipeats")
+    assert extra_keys() == set()
+    assert cnts.check("acme", "P1", Person(emails=["second@example.org"])).excluded
+    assert not cnts.check("acme", "P1", Person(emails=["third@example.org"])).excluded
+    assert not cnts.check("acme", "P1", Person(phones=["+33798765432"])).excluded
+    pipe.put("J1", "x", emails=("a@example.org", "b@example.org"))
+    clock.advance(hours=1)
+    cnts.sync("acme", "pipeats")
+    assert extra_keys() == {("email", "b@example.org")}
+    pipe.remove("J1", "x")
+    clock.advance(days=2)
+    cnts.sync("acme", "pipeats")
+    assert listed(cnts, "acme", "P1") == {"y"}
+    assert extra_keys() == set()

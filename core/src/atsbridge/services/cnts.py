@@ -32,8 +32,10 @@ connection; ``refresh_interval`` reads the setting.
 **Matching** (``check``/``check_batch``): a person is excluded when any strong identifier
 (email, LinkedIn, phone; normalised by ``atsbridge.identity``) equals one on the list, or
 when the exact normalised full name matches together with the company or the city. The
-answer names the rule. Strong identifiers live in ``cnts_keys`` (one row per value, a
-covering index), so a batch is a handful of ``IN`` probes per identifier kind.
+answer names the rule. An entry's first email, its LinkedIn profile and its first phone are
+indexed columns of the entry row itself; only further emails and phones (a minority of
+people) get ``cnts_keys`` rows. So storing a person is one row and its indexes, not one row
+per identifier, and a batch is a handful of ``IN`` probes per identifier kind.
 
 Every query here filters on ``tenant_id`` explicitly: the reads go through Core statements
 on the session's connection (fast, but outside the repository's ORM tenant hook).
@@ -296,6 +298,13 @@ class _Keys:
         for phone in self.phones:
             yield "phone", phone
 
+    def extra(self) -> Iterator[tuple[str, str]]:
+        """The identifiers beyond the entry row's own columns: the 2nd email on, 2nd phone on."""
+        for email in self.emails[1:]:
+            yield "email", email
+        for phone in self.phones[1:]:
+            yield "phone", phone
+
 
 def _normalize_many(
     values: Iterable[str | None], fn: Callable[[str], str], problems: list[str]
@@ -371,8 +380,10 @@ def match_batch(
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for kind, values in by_kind.items():
         for chunk in _chunks(values):
-            sql = _KEY_SQL.format(kind=kind, marks=", ".join([mark] * len(chunk)), p=mark)
-            lookups.append((sql, [tenant_id, product_job_id, *chunk]))
+            marks = ", ".join([mark] * len(chunk))
+            for template in (_COLUMN_SQL, _KEY_SQL):
+                sql = template.format(kind=kind, marks=marks, p=mark)
+                lookups.append((sql, [tenant_id, product_job_id, *chunk]))
     for chunk in _chunks(list(names)):
         sql = _NAME_SQL.format(marks=", ".join([mark] * len(chunk)), p=mark)
         lookups.append((sql, [tenant_id, product_job_id, *chunk]))
@@ -422,6 +433,12 @@ def match_batch(
 
 _UNION = 8  # lookups per statement
 # ``kind`` is one of STRONG_KINDS (our constant, never user input); values are parameters.
+# An identifier is either the entry's own ``<kind>_norm`` column or one of its extra keys.
+_COLUMN_SQL = (
+    "SELECT '{kind}', e.{kind}_norm, e.id, e.source, e.name, e.added_at, e.ats_candidate_id, "
+    "NULL, NULL FROM cnts_entries e "
+    "WHERE e.tenant_id = {p} AND e.product_job_id = {p} AND e.{kind}_norm IN ({marks})"
+)
 _KEY_SQL = (
     "SELECT '{kind}', k.value, e.id, e.source, e.name, e.added_at, e.ats_candidate_id, "
     "NULL, NULL FROM cnts_keys k JOIN cnts_entries e ON e.id = k.entry_id "
@@ -503,17 +520,19 @@ def _insert_entries(
     rows = [
         _entry_values(tenant_id, product_job_id, source, connection_id, e, now) for e in entries
     ]
-    # A plain executemany, then the ids back through the unique (job, source, external id)
-    # index: cheaper than INSERT ... RETURNING with guaranteed ordering on either database.
     if conn.dialect.name == "sqlite":
         _sqlite_executemany(conn, E, rows)
     else:
         conn.execute(sa.insert(E), rows)
+    # Only people with a second email or phone need their entry id, for their extra keys: a
+    # plain executemany, then the ids back through the unique (job, source, external id)
+    # index, is cheaper than INSERT ... RETURNING with guaranteed ordering on either database.
+    extras = [e for e in entries if len(e.keys.emails) > 1 or len(e.keys.phones) > 1]
     ids: dict[str, int] = {}
     key = {"tid": tenant_id, "job": product_job_id, "source": source}
-    for chunk in _chunks([e.external_id for e in entries]):
+    for chunk in _chunks([e.external_id for e in extras]):
         ids.update(conn.execute(_IDS_OF, {**key, "ids": list(chunk)}).all())
-    _insert_keys(conn, tenant_id, product_job_id, ((ids[e.external_id], e.keys) for e in entries))
+    _insert_keys(conn, tenant_id, product_job_id, ((ids[e.external_id], e.keys) for e in extras))
 
 
 def _insert_keys(
@@ -531,7 +550,7 @@ def _insert_keys(
             "value": value,
         }
         for entry_id, keys in pairs
-        for kind, value in keys.strong()
+        for kind, value in keys.extra()
     ]
     if rows and conn.dialect.name == "sqlite":
         _sqlite_executemany(conn, K, rows)
@@ -1013,6 +1032,9 @@ class CntsService(Service):
                     E.c.id,
                     E.c.source,
                     E.c.name,
+                    E.c.email_norm,
+                    E.c.linkedin_norm,
+                    E.c.phone_norm,
                     E.c.company,
                     E.c.city,
                     E.c.added_at,
@@ -1037,9 +1059,9 @@ class CntsService(Service):
                 id=r.id,
                 source=r.source,
                 name=r.name,
-                emails=tuple(keys[r.id]["email"]),
-                linkedin=next(iter(keys[r.id]["linkedin"]), None),
-                phones=tuple(keys[r.id]["phone"]),
+                emails=_first_and_extra(r.email_norm, keys[r.id]["email"]),
+                linkedin=r.linkedin_norm,
+                phones=_first_and_extra(r.phone_norm, keys[r.id]["phone"]),
                 company=r.company,
                 city=r.city,
                 added_at=r.added_at,
@@ -1052,19 +1074,23 @@ class CntsService(Service):
 
     def _search_clause(self, tenant_id: int, product_job_id: str, search: str) -> Any:
         text = search.strip()
-        key_terms = [K.c.value.like(_like(text.casefold()), escape="\\")]
-        try:
-            key_terms.append(K.c.value == identity.normalize_linkedin(text))
-        except identity.InvalidIdentifier:
-            pass
+        like = _like(text.casefold())
+        strong = (E.c.email_norm, E.c.linkedin_norm, E.c.phone_norm)
+        terms: list[Any] = [column.like(like, escape="\\") for column in strong]
+        key_terms = [K.c.value.like(like, escape="\\")]
         if _PHONEISH.match(text):
             digits = re.sub(r"\D", "", text).lstrip("0")
             if len(digits) >= 3:
+                terms.append(E.c.phone_norm.like(f"%{digits}%"))
                 key_terms.append(sa.and_(K.c.kind == "phone", K.c.value.like(f"%{digits}%")))
+        try:
+            terms.append(E.c.linkedin_norm == identity.normalize_linkedin(text))
+        except identity.InvalidIdentifier:
+            pass
         keyed = sa.select(K.c.entry_id).where(
             K.c.tenant_id == tenant_id, K.c.product_job_id == product_job_id, sa.or_(*key_terms)
         )
-        terms = [E.c.id.in_(keyed)]
+        terms.append(E.c.id.in_(keyed))
         name = identity.normalize_name(text)
         if name:
             terms.append(E.c.name_norm.like(_like(name), escape="\\"))
@@ -1112,6 +1138,10 @@ class CntsService(Service):
                 for p in people
             ]
             return match_batch(conn, tenant_id, product_job_id, probes)
+
+
+def _first_and_extra(first: str | None, extra: list[str]) -> tuple[str, ...]:
+    return (first, *extra) if first else tuple(extra)
 
 
 def _needs_country(phone: str) -> bool:

@@ -167,10 +167,11 @@ class CntsEntry(TenantOwned, table=True):
 
 
 class CntsKey(TenantOwned, table=True):
-    """One strong identifier (email, LinkedIn, phone) of a do-not-source entry, normalised.
+    """A further email or phone of a do-not-source entry, normalised.
 
-    A person may have several emails and phones; matching looks values up here, one index
-    probe each, so the entry's own ``*_norm`` columns only keep the first of each for display.
+    The entry row holds (and indexes) the first email, the LinkedIn profile and the first
+    phone; a person with more emails or phones gets one row here per extra value, so the
+    common person costs one row and matching probes both places.
     """
 
     __tablename__ = "cnts_keys"
