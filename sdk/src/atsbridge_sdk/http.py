@@ -12,6 +12,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import threading
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 
 import attrs
 import httpx
+import orjson
 from atsbridge.errors import AtsError, AtsUnavailable, AuthError
 from atsbridge.model import RateLimit
 
@@ -31,6 +33,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 _UNDECODED = object()
+_LONG_NUMBER = re.compile(rb"\d{19}")  # may not fit in 64 bits
 
 
 def json_body(response: httpx.Response) -> Any:
@@ -43,7 +46,16 @@ def json_body(response: httpx.Response) -> Any:
     """
     cached = vars(response).get("_atsbridge_json", _UNDECODED)
     if cached is _UNDECODED:
-        cached = response.json()
+        content = response.content
+        try:
+            # orjson decodes a page of a hundred people about three times faster, but it
+            # reads an integer beyond 64 bits as a float: such bodies go the standard way.
+            if _LONG_NUMBER.search(content):
+                raise orjson.JSONDecodeError("long number", "", 0)
+            cached = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            # And what orjson refuses (UTF-16 bodies, NaN) the standard decoder may still read.
+            cached = response.json()
         response._atsbridge_json = cached  # type: ignore[attr-defined]
     return cached
 
