@@ -382,6 +382,13 @@ class SyncRunner:
         self.overlap = overlap
         self.stale_after = stale_after
         self.holder = holder or _holder()
+        # A runner serves one task (all the scopes of one kind and connection): the tenant's
+        # id is looked up by its first transaction and reused by the others.
+        self._tenant_ids: dict[str, int] = {}
+
+    def _transaction(self, tenant: str) -> Any:
+        """The tenant's transaction, immediate like every write here (see ``_fail``)."""
+        return self.store.tenant(tenant, immediate=True, known_id=self._tenant_ids.get(tenant))
 
     def run(
         self,
@@ -430,9 +437,9 @@ class SyncRunner:
         self, session: PluginSession, kind: SyncKind, scope: str, full: bool
     ) -> tuple[_Run, _Pass]:
         now = self.clock()
-        with self.store.tenant(session.tenant, immediate=True) as repo:
+        with self._transaction(session.tenant) as repo:
             conn = repo.session.connection()
-            tid = repo.tenant_id
+            tid = self._tenant_ids[session.tenant] = repo.tenant_id
             found = conn.execute(_CONNECTION_EXISTS, {"tid": tid, "cid": session.connection_id})
             if found.first() is None:
                 raise NotFound(f"connection {session.label} no longer exists")
@@ -560,7 +567,7 @@ class SyncRunner:
         # Rows seen by this pass must read as seen after its start, even when a resumed pass
         # runs on a host whose clock lags the one that started it.
         now = max(self.clock(), state.started_at + timedelta(microseconds=1))
-        with self.store.tenant(session.tenant, immediate=True) as repo:
+        with self._transaction(session.tenant) as repo:
             outcome = kind.apply(repo, session.connection_id, scope, page, now)
             high_water = _later(state.high_water, outcome.high_water)
             done = page.next_cursor is None
@@ -625,7 +632,7 @@ class SyncRunner:
             # Immediate, like every other write here: a deferred read-then-write transaction
             # on SQLite fails with "database is locked" at once under concurrent writers
             # (it cannot wait for the lock it would upgrade to), leaving the run "running".
-            with self.store.tenant(session.tenant, immediate=True) as repo:
+            with self._transaction(session.tenant) as repo:
                 run = repo.get(SyncRun, run_id)
                 if run is None or run.status != "running":
                     return
