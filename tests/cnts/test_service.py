@@ -213,3 +213,22 @@ def test_rows_written_in_bulk_read_back_like_orm_rows(
         "+33612345678",
     )
     assert [k for k in keys if k.entry_id == lea.id] == []
+
+
+def test_file_fingerprints_stay_what_earlier_releases_stored() -> None:
+    # A file row's fingerprint is its stored external id: if it changed, re-importing a file
+    # imported before an upgrade would add its people a second time.
+    from atsbridge.services.cnts import _file_fingerprint, _Keys
+
+    lea = _Keys(
+        emails=["lea@example.org", "l2@example.org"],
+        linkedin="linkedin.com/in/lea",
+        phones=["+33612345678"],
+        name_norm="lea dubois",
+        company_norm="globex",
+        city_norm="paris",
+    )
+    assert _file_fingerprint(lea) == "2b7b4c878ae196d2cf0c9524a71f5c034219eea0"
+    assert _file_fingerprint(_Keys(emails=["x@example.org"])) == (
+        "cc1d3aead1fab584c950d32b1a8b6df27cda209d"
+    )

@@ -192,22 +192,39 @@ def _fast_e164(text: str) -> str | None:
         return None
     digits = digits[1:]
     for size in (1, 2, 3):  # the parser's order: the first known calling code wins
-        code = int(digits[:size])
-        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        rules = _calling_code_rules(digits[:size])
+        if rules is not None:
             break
     else:
         return None
     national = digits[size:]
+    strip, lengths = rules
+    if strip is not None and strip.match(national):
+        return None
+    if len(national) not in lengths:
+        return None
+    return "+" + digits
+
+
+_NO_RULES = (None, frozenset[int]())
+
+
+@functools.lru_cache(maxsize=1024)
+def _calling_code_rules(code_text: str) -> tuple[re.Pattern[str] | None, frozenset[int]] | None:
+    """For a known calling code: its national-prefix pattern and possible national lengths.
+
+    None when the code is not a calling code. Cached: the metadata lookups cost more than
+    the rest of ``_fast_e164``.
+    """
+    code = int(code_text)
+    if code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        return None
     region = phonenumbers.region_code_for_country_code(code)
     metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
     if metadata is None or metadata.general_desc is None:
-        return None
+        return _NO_RULES  # known code, but nothing to check against: defer to the parser
     strip = metadata.national_prefix_for_parsing
-    if strip and re.match(strip, national):
-        return None
-    if len(national) not in metadata.general_desc.possible_length:
-        return None
-    return "+" + digits
+    return (re.compile(strip) if strip else None), frozenset(metadata.general_desc.possible_length)
 
 
 # Letters that NFKD does not split into a base letter plus a mark.

@@ -334,18 +334,38 @@ def person_keys(
     default_country: str | None = None,
 ) -> _Keys:
     problems: list[str] = []
-    linkedins = _normalize_many([linkedin], identity.normalize_linkedin, problems)
+    normalized: str | None = None
+    if linkedin is not None and linkedin.strip():
+        try:
+            normalized = identity.normalize_linkedin(linkedin)
+        except identity.InvalidIdentifier as exc:
+            problems.append(str(exc))
     return _Keys(
-        emails=_normalize_many(emails, identity.normalize_email, problems),
-        linkedin=linkedins[0] if linkedins else None,
-        phones=_normalize_many(
-            phones, lambda p: identity.normalize_phone(p, default_country), problems
-        ),
+        emails=_normalize_many(emails, identity.normalize_email, problems) if emails else [],
+        linkedin=normalized,
+        phones=_normalize_phones(phones, default_country, problems) if phones else [],
         name_norm=identity.normalize_name(name) if name else "",
         company_norm=identity.normalize_company(company) if company else "",
         city_norm=identity.normalize_city(city) if city else "",
         problems=problems,
     )
+
+
+def _normalize_phones(
+    values: Iterable[str | None], default_country: str | None, problems: list[str]
+) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if value is None or not value.strip():
+            continue
+        try:
+            normalized = identity.normalize_phone(value, default_country)
+        except identity.InvalidIdentifier as exc:
+            problems.append(str(exc))
+            continue
+        if normalized not in out:
+            out.append(normalized)
+    return out
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -517,13 +537,40 @@ def _insert_entries(
 ) -> None:
     if not entries:
         return
-    rows = [
-        _entry_values(tenant_id, product_job_id, source, connection_id, e, now) for e in entries
-    ]
     if conn.dialect.name == "sqlite":
-        _sqlite_executemany(conn, E, rows)
+        # Straight to sqlite3 with the columns' own bind processing (see _sqlite_executemany):
+        # building a dict per row for SQLAlchemy cost as much as SQLite's inserts.
+        to_json = E.c.raw.type.bind_processor(conn.dialect)
+        stamp = E.c.added_at.type.bind_processor(conn.dialect)(now)
+        head = (tenant_id, product_job_id, source, connection_id)
+        conn.exec_driver_sql(
+            _SQLITE_INSERT_ENTRY,
+            [
+                (
+                    *head,
+                    e.name,
+                    e.keys.emails[0] if e.keys.emails else None,
+                    e.keys.linkedin,
+                    e.keys.phones[0] if e.keys.phones else None,
+                    e.keys.name_norm or None,
+                    to_json(e.raw),
+                    e.company,
+                    e.city,
+                    e.external_id,
+                    stamp,
+                    stamp,
+                )
+                for e in entries
+            ],
+        )
     else:
-        conn.execute(sa.insert(E), rows)
+        conn.execute(
+            sa.insert(E),
+            [
+                _entry_values(tenant_id, product_job_id, source, connection_id, e, now)
+                for e in entries
+            ],
+        )
     # Only people with a second email or phone need their entry id, for their extra keys: a
     # plain executemany, then the ids back through the unique (job, source, external id)
     # index, is cheaper than INSERT ... RETURNING with guaranteed ordering on either database.
@@ -556,6 +603,15 @@ def _insert_keys(
         _sqlite_executemany(conn, K, rows)
     elif rows:
         conn.execute(sa.insert(K), rows)
+
+
+_ENTRY_COLUMNS = (
+    "tenant_id, product_job_id, source, connection_id, name, email_norm, linkedin_norm, "
+    "phone_norm, name_norm, raw, company, city, ats_candidate_id, added_at, updated_at"
+)
+_SQLITE_INSERT_ENTRY = (
+    f"INSERT INTO cnts_entries ({_ENTRY_COLUMNS}) VALUES ({', '.join(['?'] * 15)})"
+)
 
 
 def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -597,7 +653,29 @@ def _sqlite_executemany(conn: sa.Connection, table: sa.Table, rows: list[dict[st
 
 
 def _signature(keys: _Keys, name: str | None, company: str | None, city: str | None) -> str:
-    data = [keys.emails, keys.linkedin, keys.phones, name, company, city]
+    """What a pipeline row's matching depends on; a listed row with the same one is unchanged."""
+    # Unit and record separators cannot occur in a normalised identifier or a trimmed name.
+    data = "\x1e".join(
+        (
+            "\x1f".join(keys.emails),
+            keys.linkedin or "",
+            "\x1f".join(keys.phones),
+            name or "",
+            company or "",
+            city or "",
+        )
+    )
+    return hashlib.blake2b(data.encode(), digest_size=16).hexdigest()
+
+
+def _file_fingerprint(keys: _Keys) -> str:
+    """A file row's identity, so importing the same person twice adds one entry.
+
+    Stored as the row's external id; changing it would make a re-import of an earlier
+    file add its people again.
+    """
+    data = [keys.emails, keys.linkedin, keys.phones, keys.name_norm, keys.company_norm]
+    data.append(keys.city_norm)
     return hashlib.sha1(json.dumps(data).encode(), usedforsecurity=False).hexdigest()
 
 
@@ -743,16 +821,16 @@ class CandidatesKind:
         _insert_keys(conn, tenant_id, product_job_id, ((i, e.keys) for i, e in changed))
 
     def _entry(self, candidate: Candidate, errors: list[str]) -> _NewEntry:
+        name = candidate.full_name or None
         keys = person_keys(
             emails=candidate.emails,
             linkedin=candidate.linkedin_url,
             phones=candidate.phones,
-            name=candidate.full_name or None,
+            name=name,
             default_country=self.default_country,
         )
         for problem in keys.problems[:3]:
             errors.append(f"candidate {candidate.ats_id}: {problem} (value left out)")
-        name = candidate.full_name or None
         raw = {
             "sig": _signature(keys, name, candidate.company, candidate.city),
             "first_name": candidate.first_name,
@@ -957,7 +1035,7 @@ class CntsService(Service):
                 company_norm=identity.normalize_company(row.company) if row.company else "",
                 city_norm=identity.normalize_city(row.city) if row.city else "",
             )
-            sig = _signature(keys, keys.name_norm, keys.company_norm, keys.city_norm)
+            sig = _file_fingerprint(keys)
             fingerprint = f"file:{sig}"
             if fingerprint in entries:
                 duplicates += 1
