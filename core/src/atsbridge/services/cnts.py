@@ -75,6 +75,8 @@ from atsbridge.services.leads import EXPORTED, StatusChanges, record_candidates
 from atsbridge.services.sync import (
     FetchedPage,
     KindSpec,
+    PageAhead,
+    PageKey,
     PageOutcome,
     PassInfo,
     ProgressCallback,
@@ -911,13 +913,20 @@ def sync_candidates(
         registry=app.registry,
     )
     runner = SyncRunner(app.store, clock=app.clock)
+    starts = runner.pass_starts(session, KIND, plans)
     fatal: list[BaseException] = []
 
-    def one(scope: str, run_full: bool) -> RunReport | None:
-        if fatal:
-            return None
+    def one(scope: str, run_full: bool, ahead: PageAhead, then: PageKey | None) -> RunReport | None:
         try:
-            return runner.run(session, kind, scope, full=run_full, on_progress=on_progress)
+            return runner.run(
+                session,
+                kind,
+                scope,
+                full=run_full,
+                on_progress=on_progress,
+                ahead=ahead,
+                then=then,
+            )
         except (AuthError, AtsUnavailable) as exc:
             fatal.append(exc)
             return None
@@ -928,18 +937,34 @@ def sync_candidates(
             return _last_run(app, session, scope)
         return None
 
-    if workers <= 1 or len(plans) <= 1:
-        outcomes = []
-        for scope, run_full in plans:
-            outcomes.append(one(scope, run_full))
-            if fatal:
-                break
+    def lane(numbered: list[tuple[int, tuple[str, bool]]]) -> list[tuple[int, RunReport]]:
+        # Jobs one after another, each one's first page fetched while the previous one's
+        # last page is stored (most pipelines are a page or two).
+        done: list[tuple[int, RunReport]] = []
+        ahead = PageAhead(kind, session)
+        try:
+            for k, (i, (scope, run_full)) in enumerate(numbered):
+                if fatal:
+                    break
+                following = numbered[k + 1][1][0] if k + 1 < len(numbered) else None
+                then = starts[following] if following is not None else None
+                report = one(scope, run_full, ahead, then)
+                if report is not None:
+                    done.append((i, report))
+        finally:
+            ahead.close()
+        return done
+
+    numbered = list(enumerate(plans))
+    lanes = [numbered[w::workers] for w in range(min(workers, len(plans)))]
+    if len(lanes) <= 1:
+        outcomes = lane(numbered)
     else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="cnts-sync") as pool:
-            outcomes = list(pool.map(lambda plan: one(*plan), plans))
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="cnts-sync") as pool:
+            outcomes = [done for lane_done in pool.map(lane, lanes) for done in lane_done]
     if fatal:
         raise fatal[0]
-    return [report for report in outcomes if report is not None]
+    return [report for _, report in sorted(outcomes, key=lambda pair: pair[0])]
 
 
 def _positive_int(settings: dict, key: str, default: int) -> int:

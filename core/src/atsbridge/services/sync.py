@@ -252,6 +252,13 @@ _CHECKPOINT_ROW = sa.select(
     _CHECKPOINTS.c.scope == _bp("scope"),
 )
 _NEW_CHECKPOINT = sa.insert(_CHECKPOINTS)
+_CHECKPOINTS_OF_KIND = sa.select(
+    _CHECKPOINTS.c.scope, _CHECKPOINTS.c.cursor, _CHECKPOINTS.c.high_water
+).where(
+    _CHECKPOINTS.c.tenant_id == _bp("tid"),
+    _CHECKPOINTS.c.connection_id == _bp("cid"),
+    _CHECKPOINTS.c.kind == _bp("kind"),
+)
 _TAKE_CHECKPOINT = (
     sa.update(_CHECKPOINTS)
     .where(_CHECKPOINTS.c.tenant_id == _bp("tid"), _CHECKPOINTS.c.id == _bp("cpid"))
@@ -317,26 +324,50 @@ class _Run:
         )
 
 
-class _Prefetch:
-    """At most one ``kind.fetch`` in flight on a helper thread (see ``SyncKind``)."""
+PageKey = tuple[str, str | None, datetime | None]  # scope, cursor, since: what a fetch asks
 
-    def __init__(self, kind: SyncKind, session: PluginSession, scope: str):
-        self.kind, self.session, self.scope = kind, session, scope
+
+class PageAhead:
+    """At most one ``kind.fetch`` in flight on a helper thread (see ``SyncKind.prefetch``).
+
+    Within a pass it holds the next page while the current one is stored. Given to several
+    runs of one task in turn (``SyncRunner.run(ahead=..., then=...)``), it also fetches the
+    first page of the next scope while the last page of this one is stored, so a task of
+    many small scopes (a job's pipeline is often one or two pages) keeps the ATS and the
+    database busy at once. A page is only used for exactly the (scope, cursor, since) it was
+    fetched for; a guess that turned out wrong (the checkpoint moved meanwhile) costs one
+    request and is thrown away.
+    """
+
+    def __init__(self, kind: SyncKind, session: PluginSession):
+        self.kind, self.session = kind, session
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch")
-        self.pending: Future[FetchedPage] | None = None
+        self.pending: tuple[PageKey, Future[FetchedPage]] | None = None
 
-    def request(self, cursor: str, since: datetime | None) -> None:
-        assert self.pending is None
-        self.pending = self.pool.submit(self.kind.fetch, self.session, self.scope, cursor, since)
+    def request(self, scope: str, cursor: str | None, since: datetime | None) -> None:
+        self.discard()
+        future = self.pool.submit(self.kind.fetch, self.session, scope, cursor, since)
+        self.pending = ((scope, cursor, since), future)
 
-    def result(self) -> FetchedPage:
-        assert self.pending is not None
-        pending, self.pending = self.pending, None
-        return pending.result()
+    def take(self, scope: str, cursor: str | None, since: datetime | None) -> FetchedPage | None:
+        """The page fetched for exactly this request (its error re-raised), else None."""
+        if self.pending is None or self.pending[0] != (scope, cursor, since):
+            self.discard()
+            return None
+        future = self.pending[1]
+        self.pending = None
+        return future.result()
+
+    def discard(self) -> None:
+        if self.pending is not None:
+            # Wait for it: one request at a time per session, whatever became of the guess.
+            self.pending[1].exception()
+            self.pending = None
 
     def close(self) -> None:
         # Waits for a request still in flight (the run failed while it was out): nothing
         # may use the session after the run returns, since the caller closes it next.
+        self.pending = None
         self.pool.shutdown(wait=True)
 
 
@@ -363,6 +394,15 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 ProgressCallback = Callable[[RunReport], None]
+
+
+@attrs.frozen
+class _NewCheckpoint:
+    """A checkpoint row just created, shaped like a ``_CHECKPOINT_ROW`` result."""
+
+    id: int
+    cursor: str | None
+    high_water: datetime | None
 
 
 class SyncRunner:
@@ -398,35 +438,86 @@ class SyncRunner:
         *,
         full: bool = False,
         on_progress: ProgressCallback | None = None,
+        ahead: PageAhead | None = None,
+        then: PageKey | None = None,
     ) -> RunReport:
-        """Run (or resume) a pass to its end. Records the failure and re-raises on error."""
+        """Run (or resume) a pass to its end. Records the failure and re-raises on error.
+
+        A task running many scopes passes one ``ahead`` to each run and, as ``then``, the
+        first request of the scope it runs next (``pass_starts``); without ``ahead``, a
+        kind that allows prefetching gets one for this run.
+        """
         run, state = self._begin(session, kind, scope, full)
-        ahead = _Prefetch(kind, session, scope) if getattr(kind, "prefetch", False) else None
+        own = ahead is None and getattr(kind, "prefetch", False)
+        if own:
+            ahead = PageAhead(kind, session)
         try:
             # Inside the try: a callback that raises at the first report (a host stopping)
             # must still record the run as failed or interrupted, never leave it "running".
             if on_progress:
                 on_progress(run.report(session, kind.name))
-            page = kind.fetch(session, scope, state.cursor, state.since)
+            page = self._page(session, kind, scope, state, ahead)
             while True:
                 if ahead is not None and page.next_cursor is not None:
-                    ahead.request(page.next_cursor, state.since)
+                    ahead.request(scope, page.next_cursor, state.since)
+                elif ahead is not None and then is not None:
+                    ahead.request(*then)
                 report = self._apply(session, kind, scope, run, state, page)
                 kind.after_commit()
                 if on_progress:
                     on_progress(report)
                 if report.status != "running":
                     return report
-                if ahead is not None:
-                    page = ahead.result()
-                else:
-                    page = kind.fetch(session, scope, state.cursor, state.since)
+                page = self._page(session, kind, scope, state, ahead)
         except BaseException as exc:
             self._fail(session, run.id, exc)
             raise
         finally:
-            if ahead is not None:
+            if own and ahead is not None:
                 ahead.close()
+
+    @staticmethod
+    def _page(
+        session: PluginSession, kind: SyncKind, scope: str, state: _Pass, ahead: PageAhead | None
+    ) -> FetchedPage:
+        page = ahead.take(scope, state.cursor, state.since) if ahead is not None else None
+        return page if page is not None else kind.fetch(session, scope, state.cursor, state.since)
+
+    def pass_starts(
+        self, session: PluginSession, kind: str, plans: Iterable[tuple[str, bool]]
+    ) -> dict[str, PageKey]:
+        """Where each (scope, full) of a task will most likely start: its first request.
+
+        Read from the checkpoints in one query, the same way ``_begin`` decides; only a
+        guess for ``PageAhead`` (another host may move a checkpoint meanwhile).
+        """
+        with self.store.tenant(
+            session.tenant, known_id=self._tenant_ids.get(session.tenant)
+        ) as repo:
+            tid = self._tenant_ids[session.tenant] = repo.tenant_id
+            rows = repo.session.connection().execute(
+                _CHECKPOINTS_OF_KIND, {"tid": tid, "cid": session.connection_id, "kind": kind}
+            )
+            found = {row.scope: (row.cursor, row.high_water) for row in rows}
+        now = self.clock()
+        starts = {}
+        for scope, full in plans:
+            cursor, high_water = found.get(scope, (None, None))
+            state, _ = self._pass_start(cursor, high_water, full, now)
+            starts[scope] = (scope, state.cursor, state.since)
+        return starts
+
+    def _pass_start(
+        self, envelope: str | None, high_water: datetime | None, full: bool, now: datetime
+    ) -> tuple[_Pass, int]:
+        """The pass a run continues (with its pages done) or starts, from its checkpoint."""
+        state = _Pass.load(envelope) if envelope else None
+        if state is not None and not full:
+            return state, state.pages
+        since = None
+        if not full and high_water is not None:
+            since = high_water - self.overlap
+        return _Pass(cursor=None, since=since, started_at=now), 0
 
     # --- steps, each its own transaction ---------------------------------------------------
     #
@@ -445,15 +536,7 @@ class SyncRunner:
                 raise NotFound(f"connection {session.label} no longer exists")
             self._claim(conn, tid, session, kind.name, scope, now)
             checkpoint = self._checkpoint(conn, tid, session.connection_id, kind.name, scope, now)
-            state = _Pass.load(checkpoint.cursor) if checkpoint.cursor else None
-            resumed = 0
-            if state is not None and not full:
-                resumed = state.pages
-            else:
-                since = None
-                if not full and checkpoint.high_water is not None:
-                    since = checkpoint.high_water - self.overlap
-                state = _Pass(cursor=None, since=since, started_at=now)
+            state, resumed = self._pass_start(checkpoint.cursor, checkpoint.high_water, full, now)
             run = _Run(
                 id=0,
                 checkpoint_id=checkpoint.id,
@@ -542,7 +625,7 @@ class SyncRunner:
         key = {"tid": tenant_id, "cid": connection_id, "kind": kind, "scope": scope}
         row = conn.execute(_CHECKPOINT_ROW, key).first()
         if row is None:
-            conn.execute(
+            inserted = conn.execute(
                 _NEW_CHECKPOINT,
                 {
                     "tenant_id": tenant_id,
@@ -551,8 +634,9 @@ class SyncRunner:
                     "scope": scope,
                     "updated_at": now,
                 },
-            )
-            row = conn.execute(_CHECKPOINT_ROW, key).one()
+            ).inserted_primary_key
+            assert inserted is not None
+            return _NewCheckpoint(id=inserted[0], cursor=None, high_water=None)
         return row
 
     def _apply(

@@ -243,7 +243,12 @@ class SyncRun(TenantOwned, table=True):
     """One run of a sync task; ``progress`` is updated while it runs."""
 
     __tablename__ = "sync_runs"
-    __table_args__ = (sa.Index(None, "connection_id", "kind", "started_at"),)
+    __table_args__ = (
+        sa.Index(None, "connection_id", "kind", "started_at"),
+        # A run's start looks for live runs of its kind: without the status in an index that
+        # read walks the connection's whole run history, which grows by a run per job a sync.
+        sa.Index(None, "connection_id", "kind", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     connection_id: int = _fk("connections.id")
