@@ -12,7 +12,6 @@ import email.utils
 import logging
 import math
 import random
-import re
 import threading
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ from typing import Any
 
 import attrs
 import httpx
-import orjson
 from atsbridge.errors import AtsError, AtsUnavailable, AuthError
 from atsbridge.model import RateLimit
 
@@ -33,7 +31,6 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 _UNDECODED = object()
-_LONG_NUMBER = re.compile(rb"\d{19}")  # may not fit in 64 bits
 
 
 def json_body(response: httpx.Response) -> Any:
@@ -46,16 +43,7 @@ def json_body(response: httpx.Response) -> Any:
     """
     cached = vars(response).get("_atsbridge_json", _UNDECODED)
     if cached is _UNDECODED:
-        content = response.content
-        try:
-            # orjson decodes a page of a hundred people about three times faster, but it
-            # reads an integer beyond 64 bits as a float: such bodies go the standard way.
-            if _LONG_NUMBER.search(content):
-                raise orjson.JSONDecodeError("long number", "", 0)
-            cached = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            # And what orjson refuses (UTF-16 bodies, NaN) the standard decoder may still read.
-            cached = response.json()
+        cached = response.json()
         response._atsbridge_json = cached  # type: ignore[attr-defined]
     return cached
 
