@@ -11,7 +11,7 @@ import phonenumbers
 import pytest
 from atsbridge.api import Atsbridge
 from atsbridge.plugins import PluginRegistry
-from atsbridge.services.cnts import Person, _insert_entries, _NewEntry, person_keys
+from atsbridge.services.cnts import Person, _insert_entries, _row, person_keys
 from cntsstrategies import (
     domains,
     email_spelling,
@@ -41,7 +41,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Atsbridge]:
 def _list(app: Atsbridge, tenant: str, job: str, **identity: object) -> None:
     keys = person_keys(**identity)  # type: ignore[arg-type]
     assert not keys.problems, keys.problems
-    entry = _NewEntry("x", keys, None, identity.get("company"), identity.get("city"), {})  # type: ignore[arg-type]
+    company, city = identity.get("company"), identity.get("city")
+    entry = _row("x", keys, None, company, city, {"sig": "x"})  # type: ignore[arg-type]
     with app.store.tenant(tenant) as repo:
         conn = repo.session.connection()
         _insert_entries(conn, repo.tenant_id, job, "file", None, [entry], app.clock())

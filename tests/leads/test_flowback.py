@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from atsbridge.api import Atsbridge
 from atsbridge.errors import PayloadError
 from atsbridge.model import Candidate, CandidateStatus
+from atsbridge.plugins import PluginRegistry
 from atsbridge.services import cnts
 from atsbridge.services.cnts import sync_candidates
-from conftest import lead_doc
+from atsbridge.store import SyncRun
+from conftest import CONFIG, lead_doc
 from leadfake import LeadFake, Observer
 
 
@@ -157,10 +161,44 @@ def test_a_page_rolled_back_fires_nothing(
         raise PayloadError("list_candidates", "candidate #1", "simulated bad row")
 
     # Fails after the lead was recorded, inside the same transaction.
-    monkeypatch.setattr(cnts.CandidatesKind, "_entry", broken)
+    monkeypatch.setattr(cnts.CandidatesKind, "_product_job", broken)
     app.cnts.sync("acme", "leadfake", product_job_id="pj-1")
     assert observer.changed == []
     assert app.leads.get("acme", "pj-1", "lead-1").status == "new"
     monkeypatch.undo()
     app.cnts.sync("acme", "leadfake", product_job_id="pj-1")
     assert [e.new_status for e in observer.changed] == [CandidateStatus.HIRED]
+
+
+def test_worker_processes_relay_status_changes_to_this_process(
+    db_url: str, lead_registry: PluginRegistry, ats: LeadFake, observer: Observer
+) -> None:
+    # Worker processes need the system clock (and a database file or PostgreSQL).
+    with Atsbridge(db=db_url, registry=lead_registry) as app:
+        app.connections.connect("acme", "leadfake", dict(CONFIG))
+        app.connections.update_settings("acme", "leadfake", cnts_sync_processes=2)
+        app.jobs.sync("acme", "leadfake")
+        app.jobs.import_job("acme", "leadfake", "J1", "pj-1")
+        app.jobs.import_job("acme", "leadfake", "J2", "pj-2")
+        app.leads.push("acme", "pj-1", lead_doc("lead-1"))
+        app.leads.push("acme", "pj-2", lead_doc("lead-2"))
+        app.cnts.sync("acme", "leadfake")
+        ats.move("P1", "J1", CandidateStatus.OFFERED, "Offer")
+        ats.move("P2", "J2", CandidateStatus.REJECTED, "Rejected")
+        reports = app.cnts.sync("acme", "leadfake")
+        assert [r.status for r in reports] == ["succeeded", "succeeded"]
+        # Recorded by the workers, fired here (the observer lives in this process).
+        assert sorted((e.lead_id, e.new_status) for e in observer.changed) == [
+            ("lead-1", CandidateStatus.OFFERED),
+            ("lead-2", CandidateStatus.REJECTED),
+        ]
+        assert {v.lead_id: v.status for v in app.leads.list("acme")} == {
+            "lead-1": "offered",
+            "lead-2": "rejected",
+        }
+        with app.store.tenant("acme") as repo:
+            hosts = {
+                run.host
+                for run in repo.all(repo.select(SyncRun).where(SyncRun.kind == "candidates"))
+            }
+        assert all(not str(h).endswith(f":{os.getpid()}") for h in hosts)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 from collections import defaultdict
@@ -53,7 +54,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 import sqlalchemy as sa
@@ -68,7 +69,6 @@ from atsbridge.errors import (
     NotFound,
 )
 from atsbridge.model import Candidate, CandidateQuery
-from atsbridge.plugins import PluginRegistry
 from atsbridge.services import fullpass
 from atsbridge.services.base import Service
 from atsbridge.services.leads import EXPORTED, StatusChanges, record_candidates
@@ -90,6 +90,7 @@ from atsbridge.store import (
     Connection,
     JobLink,
     LeadRow,
+    Store,
     SyncRun,
     TenantRepo,
 )
@@ -125,6 +126,10 @@ _JOB_ROWS = (
 )
 _LISTED = sa.select(E.c.ats_candidate_id, E.c.id, E.c.raw["sig"].as_string()).where(*_JOB_ROWS)
 _IDS_OF = sa.select(E.c.ats_candidate_id, E.c.id).where(*_JOB_ROWS)
+_L = JobLink.__table__  # type: ignore[attr-defined]
+_LINKS = sa.select(_L.c.ats_job_id, _L.c.product_job_id).where(
+    _L.c.tenant_id == _bp("tid"), _L.c.connection_id == _bp("cid")
+)
 _SEEN = (
     sa.update(E)
     .where(E.c.tenant_id == _bp("tid"), E.c.id.in_(_bp("ids", expanding=True)))
@@ -490,14 +495,57 @@ def _match(rule: str, value: str, entry: Sequence[Any]) -> Match:
 # --- writing entries ----------------------------------------------------------------------
 
 
-@attrs.frozen
-class _NewEntry:
-    external_id: str  # ATS candidate id, or the fingerprint of a file row
-    keys: _Keys
+class _Row(NamedTuple):
+    """One person ready to store: what the entry row holds, identifiers normalised.
+
+    A plain tuple of strings, so a page of them is cheap to hand to a worker process.
+    """
+
+    # Stored as they are, in _ENTRY_COLUMNS order:
     name: str | None
+    email: str | None  # the first email; further ones are ``extra``
+    linkedin: str | None
+    phone: str | None  # the first phone; further ones are ``extra``
+    name_norm: str | None
     company: str | None
     city: str | None
-    raw: dict[str, Any]
+    raw: str  # JSON text; its "sig" is the row's signature
+    # Then:
+    external_id: str  # ATS candidate id, or the fingerprint of a file row
+    sig: str
+    extra: tuple[tuple[str, str], ...]  # (kind, value): cnts_keys rows
+
+
+def _row(
+    external_id: str,
+    keys: _Keys,
+    name: str | None,
+    company: str | None,
+    city: str | None,
+    raw: dict[str, Any],
+) -> _Row:
+    return _Row(
+        name,
+        keys.emails[0] if keys.emails else None,
+        keys.linkedin,
+        keys.phones[0] if keys.phones else None,
+        keys.name_norm or None,
+        company,
+        city,
+        json.dumps(raw),
+        external_id,
+        raw["sig"],
+        tuple(keys.extra()),
+    )
+
+
+@attrs.frozen
+class PreparedPage:
+    """A pipeline page normalised off the database path (``CandidatesKind.fetch``)."""
+
+    rows: tuple[_Row, ...]  # the latest row per candidate id, in page order
+    high_water: datetime | None
+    errors: tuple[str, ...]
 
 
 def _entry_values(
@@ -505,24 +553,23 @@ def _entry_values(
     product_job_id: str,
     source: str,
     connection_id: int | None,
-    new: _NewEntry,
+    row: _Row,
     now: datetime,
 ) -> dict[str, Any]:
-    keys = new.keys
     return {
         "tenant_id": tenant_id,
         "product_job_id": product_job_id,
         "source": source,
         "connection_id": connection_id,
-        "name": new.name,
-        "email_norm": keys.emails[0] if keys.emails else None,
-        "linkedin_norm": keys.linkedin,
-        "phone_norm": keys.phones[0] if keys.phones else None,
-        "name_norm": keys.name_norm or None,
-        "raw": new.raw,
-        "company": new.company,
-        "city": new.city,
-        "ats_candidate_id": new.external_id,
+        "name": row.name,
+        "email_norm": row.email,
+        "linkedin_norm": row.linkedin,
+        "phone_norm": row.phone,
+        "name_norm": row.name_norm,
+        "raw": json.loads(row.raw),
+        "company": row.company,
+        "city": row.city,
+        "ats_candidate_id": row.external_id,
         "added_at": now,
         "updated_at": now,
     }
@@ -534,61 +581,45 @@ def _insert_entries(
     product_job_id: str,
     source: str,
     connection_id: int | None,
-    entries: Sequence[_NewEntry],
+    rows: Sequence[_Row],
     now: datetime,
 ) -> None:
-    if not entries:
+    if not rows:
         return
     if conn.dialect.name == "sqlite":
-        # Straight to sqlite3 with the columns' own bind processing (see _sqlite_executemany):
-        # building a dict per row for SQLAlchemy cost as much as SQLite's inserts.
-        to_json = E.c.raw.type.bind_processor(conn.dialect)
+        # Straight to sqlite3, with what the columns' bind processing would make of the
+        # values (the JSON is already text): building a dict per row for SQLAlchemy cost as
+        # much as SQLite's inserts.
         stamp = E.c.added_at.type.bind_processor(conn.dialect)(now)
+        if isinstance(stamp, datetime):
+            # What sqlite3's own datetime adapter would make of it, once instead of per row.
+            stamp = stamp.isoformat(" ")
         head = (tenant_id, product_job_id, source, connection_id)
         conn.exec_driver_sql(
             _SQLITE_INSERT_ENTRY,
-            [
-                (
-                    *head,
-                    e.name,
-                    e.keys.emails[0] if e.keys.emails else None,
-                    e.keys.linkedin,
-                    e.keys.phones[0] if e.keys.phones else None,
-                    e.keys.name_norm or None,
-                    to_json(e.raw),
-                    e.company,
-                    e.city,
-                    e.external_id,
-                    stamp,
-                    stamp,
-                )
-                for e in entries
-            ],
+            [(*head, *r[:_STORED], r.external_id, stamp, stamp) for r in rows],
         )
     else:
         conn.execute(
             sa.insert(E),
-            [
-                _entry_values(tenant_id, product_job_id, source, connection_id, e, now)
-                for e in entries
-            ],
+            [_entry_values(tenant_id, product_job_id, source, connection_id, r, now) for r in rows],
         )
     # Only people with a second email or phone need their entry id, for their extra keys: a
     # plain executemany, then the ids back through the unique (job, source, external id)
     # index, is cheaper than INSERT ... RETURNING with guaranteed ordering on either database.
-    extras = [e for e in entries if len(e.keys.emails) > 1 or len(e.keys.phones) > 1]
+    extras = [r for r in rows if r.extra]
     ids: dict[str, int] = {}
     key = {"tid": tenant_id, "job": product_job_id, "source": source}
-    for chunk in _chunks([e.external_id for e in extras]):
+    for chunk in _chunks([r.external_id for r in extras]):
         ids.update(conn.execute(_IDS_OF, {**key, "ids": list(chunk)}).all())
-    _insert_keys(conn, tenant_id, product_job_id, ((ids[e.external_id], e.keys) for e in extras))
+    _insert_keys(conn, tenant_id, product_job_id, ((ids[r.external_id], r.extra) for r in extras))
 
 
 def _insert_keys(
     conn: sa.Connection,
     tenant_id: int,
     product_job_id: str,
-    pairs: Iterable[tuple[int, _Keys]],
+    pairs: Iterable[tuple[int, tuple[tuple[str, str], ...]]],
 ) -> None:
     rows = [
         {
@@ -598,8 +629,8 @@ def _insert_keys(
             "kind": kind,
             "value": value,
         }
-        for entry_id, keys in pairs
-        for kind, value in keys.extra()
+        for entry_id, extra in pairs
+        for kind, value in extra
     ]
     if rows and conn.dialect.name == "sqlite":
         _sqlite_executemany(conn, K, rows)
@@ -609,8 +640,9 @@ def _insert_keys(
 
 _ENTRY_COLUMNS = (
     "tenant_id, product_job_id, source, connection_id, name, email_norm, linkedin_norm, "
-    "phone_norm, name_norm, raw, company, city, ats_candidate_id, added_at, updated_at"
+    "phone_norm, name_norm, company, city, raw, ats_candidate_id, added_at, updated_at"
 )
+_STORED = 8  # _Row's leading fields, name to raw
 _SQLITE_INSERT_ENTRY = (
     f"INSERT INTO cnts_entries ({_ENTRY_COLUMNS}) VALUES ({', '.join(['?'] * 15)})"
 )
@@ -696,13 +728,13 @@ class CandidatesKind:
         self,
         default_country: str | None = None,
         page_size: int = PAGE_SIZE,
-        registry: PluginRegistry | None = None,
+        fire: Callable[[StatusChanges], None] | None = None,
     ):
         self.default_country = default_country
         self.page_size = page_size
         # Where status-changed events go; None: leave exported leads to the status sync.
-        self.registry = registry
-        self._links: dict[tuple[int, str], str | None] = {}
+        self.fire = fire
+        self._links: dict[int, dict[str, str]] = {}
         self._lead_jobs: dict[int, frozenset[str]] = {}
         # One kind serves every worker thread of a task; each thread fires what its own
         # page recorded, once that page's transaction has committed.
@@ -711,32 +743,48 @@ class CandidatesKind:
     def fetch(
         self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
     ) -> FetchedPage:
+        page = self.list_page(session, scope, cursor, since)
+        return attrs.evolve(page, prepared=self.prepare(page.items))
+
+    def list_page(
+        self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
+    ) -> FetchedPage:
+        """The plugin's page as it is, not yet normalised (``apply`` prepares it then)."""
         query = CandidateQuery(
             job_ats_id=scope, updated_since=since, cursor=cursor, page_size=self.page_size
         )
         page = session.call("atsbridge_list_candidates", query=query)
         return FetchedPage(items=page.items, next_cursor=page.next_cursor)
 
+    def prepare(self, candidates: Iterable[Candidate]) -> PreparedPage:
+        """Normalise a page (CPU only, no database): done where the page was fetched."""
+        latest: dict[str, Candidate] = {}
+        high_water: datetime | None = None
+        for candidate in candidates:
+            latest[candidate.ats_id] = candidate
+            if candidate.updated_at is not None and (
+                high_water is None or candidate.updated_at > high_water
+            ):
+                high_water = candidate.updated_at
+        errors: list[str] = []
+        rows = tuple(self._row(candidate, errors) for candidate in latest.values())
+        return PreparedPage(rows, high_water, tuple(errors))
+
     def _product_job(self, repo: TenantRepo, connection_id: int, scope: str) -> str | None:
-        # Resolved once per task run: a link dropped meanwhile is cleaned up by whoever
-        # drops it, and asking again on every page costs more than the page's own writes.
-        key = (connection_id, scope)
-        if key not in self._links:
-            L = JobLink.__table__  # type: ignore[attr-defined]
-            self._links[key] = (
-                repo.session.connection()
-                .execute(
-                    sa.select(L.c.product_job_id).where(
-                        L.c.tenant_id == repo.tenant_id,
-                        L.c.connection_id == connection_id,
-                        L.c.ats_job_id == scope,
-                    )
-                )
-                .scalar()
+        # Every link of the connection, read once per task run: a link dropped meanwhile is
+        # cleaned up by whoever drops it, and a query per job cost more than its writes.
+        if connection_id not in self._links:
+            rows = repo.session.connection().execute(
+                _LINKS, {"tid": repo.tenant_id, "cid": connection_id}
             )
-        return self._links[key]
+            self._links[connection_id] = {ats_job_id: job for ats_job_id, job in rows}
+        return self._links[connection_id].get(scope)
 
     def _has_exported_leads(self, repo: TenantRepo, connection_id: int, scope: str) -> bool:
+        return scope in self.jobs_with_exported_leads(repo, connection_id)
+
+    def jobs_with_exported_leads(self, repo: TenantRepo, connection_id: int) -> frozenset[str]:
+        """ATS jobs whose pages also update exported leads (``record_candidates``)."""
         # Read once per task run: a lead exported meanwhile is the status sync's to follow.
         if connection_id not in self._lead_jobs:
             LR = LeadRow.__table__  # type: ignore[attr-defined]
@@ -754,46 +802,41 @@ class CandidatesKind:
                 )
                 .scalars()
             )
-        return scope in self._lead_jobs[connection_id]
+        return self._lead_jobs[connection_id]
 
     def apply(
         self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime
     ) -> PageOutcome:
         # A page whose transaction rolled back must not fire what it recorded.
         self._changes.pending = None
-        if self.registry is not None and self._has_exported_leads(repo, connection_id, scope):
+        if self.fire is not None and self._has_exported_leads(repo, connection_id, scope):
             self._changes.pending = record_candidates(repo, connection_id, scope, page.items, now)
-        outcome = PageOutcome()
+        prepared = page.prepared
+        if not isinstance(prepared, PreparedPage):  # a page fetched without ``fetch``
+            prepared = self.prepare(page.items)
+        outcome = PageOutcome(high_water=prepared.high_water, errors=list(prepared.errors))
         product_job_id = self._product_job(repo, connection_id, scope)
         if product_job_id is None:  # unlinked while syncing: nothing to keep
-            outcome.unchanged = len(page.items)
+            outcome.unchanged = len(prepared.rows)
             return outcome
-        latest: dict[str, Candidate] = {}
-        for candidate in page.items:
-            latest[candidate.ats_id] = candidate
-            if candidate.updated_at is not None:
-                outcome.high_water = max(
-                    outcome.high_water or candidate.updated_at, candidate.updated_at
-                )
         conn = repo.session.connection()
         tenant_id = repo.tenant_id
         existing: dict[str, tuple[int, str | None]] = {}
         key = {"tid": tenant_id, "job": product_job_id, "source": "ats"}
-        for chunk in _chunks(list(latest)):
-            rows = conn.execute(_LISTED, {**key, "ids": list(chunk)})
-            existing.update((ats_id, (entry_id, sig)) for ats_id, entry_id, sig in rows)
-        new: list[_NewEntry] = []
+        for chunk in _chunks([row.external_id for row in prepared.rows]):
+            listed = conn.execute(_LISTED, {**key, "ids": list(chunk)})
+            existing.update((ats_id, (entry_id, sig)) for ats_id, entry_id, sig in listed)
+        new: list[_Row] = []
         seen: list[int] = []
-        changed: list[tuple[int, _NewEntry]] = []
-        for ats_id, candidate in latest.items():
-            entry = self._entry(candidate, outcome.errors)
-            current = existing.get(ats_id)
+        changed: list[tuple[int, _Row]] = []
+        for row in prepared.rows:
+            current = existing.get(row.external_id)
             if current is None:
-                new.append(entry)
-            elif current[1] == entry.raw["sig"]:
+                new.append(row)
+            elif current[1] == row.sig:
                 seen.append(current[0])
             else:
-                changed.append((current[0], entry))
+                changed.append((current[0], row))
         _insert_entries(conn, tenant_id, product_job_id, "ats", connection_id, new, now)
         for chunk in _chunks(seen):
             conn.execute(_SEEN, {"tid": tenant_id, "ids": list(chunk), "b_now": now})
@@ -807,7 +850,7 @@ class CandidatesKind:
         conn: sa.Connection,
         tenant_id: int,
         product_job_id: str,
-        changed: list[tuple[int, _NewEntry]],
+        changed: list[tuple[int, _Row]],
         now: datetime,
     ) -> None:
         ids = [entry_id for entry_id, _ in changed]
@@ -820,9 +863,9 @@ class CandidatesKind:
             conn.execute(
                 sa.update(E).where(E.c.tenant_id == tenant_id, E.c.id == entry_id).values(**values)
             )
-        _insert_keys(conn, tenant_id, product_job_id, ((i, e.keys) for i, e in changed))
+        _insert_keys(conn, tenant_id, product_job_id, ((i, row.extra) for i, row in changed))
 
-    def _entry(self, candidate: Candidate, errors: list[str]) -> _NewEntry:
+    def _row(self, candidate: Candidate, errors: list[str]) -> _Row:
         name = candidate.full_name or None
         keys = person_keys(
             emails=candidate.emails,
@@ -833,17 +876,14 @@ class CandidatesKind:
         )
         for problem in keys.problems[:3]:
             errors.append(f"candidate {candidate.ats_id}: {problem} (value left out)")
+        # The identifiers as the ATS spells them stay in the ATS; the row keeps what it
+        # matches on (columns) and where the person stood when last listed.
         raw = {
             "sig": _signature(keys, name, candidate.company, candidate.city),
-            "first_name": candidate.first_name,
-            "last_name": candidate.last_name,
-            "emails": list(candidate.emails),
-            "phones": list(candidate.phones),
-            "linkedin_url": candidate.linkedin_url,
             "status": candidate.status.value,
             "stage": candidate.stage,
         }
-        return _NewEntry(candidate.ats_id, keys, name, candidate.company, candidate.city, raw)
+        return _row(candidate.ats_id, keys, name, candidate.company, candidate.city, raw)
 
     def finish(
         self, repo: TenantRepo, connection_id: int, scope: str, info: PassInfo, now: datetime
@@ -869,8 +909,8 @@ class CandidatesKind:
     def after_commit(self) -> None:
         changes: StatusChanges | None = getattr(self._changes, "pending", None)
         self._changes.pending = None
-        if changes is not None and self.registry is not None:
-            changes.fire(self.registry)
+        if changes is not None and self.fire is not None:
+            self.fire(changes)
 
 
 def sync_candidates(
@@ -910,10 +950,15 @@ def sync_candidates(
     kind = CandidatesKind(
         default_country=session.settings.get("default_country"),
         page_size=PAGE_SIZE,
-        registry=app.registry,
+        fire=lambda changes: changes.fire(app.registry),
     )
     runner = SyncRunner(app.store, clock=app.clock)
     starts = runner.pass_starts(session, KIND, plans)
+    processes = worker_processes(app, session.settings, plans)
+    if processes:
+        from atsbridge.services.cnts_processes import sync_in_processes
+
+        return sync_in_processes(app, session, kind, plans, starts, processes, on_progress)
     fatal: list[BaseException] = []
 
     def one(scope: str, run_full: bool, ahead: PageAhead, then: PageKey | None) -> RunReport | None:
@@ -934,7 +979,7 @@ def sync_candidates(
             log.warning("skipping job %s: %s", scope, exc)
         except AtsbridgeError as exc:
             log.warning("candidate sync of job %s failed: %s", scope, exc)
-            return _last_run(app, session, scope)
+            return last_run(app.store, session, scope)
         return None
 
     def lane(numbered: list[tuple[int, tuple[str, bool]]]) -> list[tuple[int, RunReport]]:
@@ -967,6 +1012,36 @@ def sync_candidates(
     return [report for _, report in sorted(outcomes, key=lambda pair: pair[0])]
 
 
+# Full passes in one task from which storing goes to worker processes (cnts_processes):
+# below it, starting them costs more than they save.
+PROCESSES_FROM = 64
+
+
+def worker_processes(app: Atsbridge, settings: dict, plans: Sequence[tuple[str, bool]]) -> int:
+    """Worker processes to store this task (0: in this process).
+
+    The ``cnts_sync_processes`` setting, else automatic: for a task of at least
+    PROCESSES_FROM full passes, every core but the one this process fetches on, up to four
+    (on two cores one worker stored faster than two: they compete with the fetching).
+    """
+    from atsbridge.services.cnts_processes import usable
+
+    wanted = settings.get("cnts_sync_processes")
+    if wanted is not None:
+        if not isinstance(wanted, int) or isinstance(wanted, bool) or wanted < 0:
+            raise BadInput(
+                f"setting cnts_sync_processes must be a whole number, 0 or more, not {wanted!r}"
+            )
+    elif sum(1 for _, full in plans if full) >= PROCESSES_FROM:
+        wanted = max(1, min((os.cpu_count() or 1) - 1, 4))
+    else:
+        return 0
+    if wanted and (why := usable(app)) is not None:
+        log.info("candidate sync stays in this process: %s", why)
+        return 0
+    return min(wanted, len(plans))
+
+
 def _positive_int(settings: dict, key: str, default: int) -> int:
     value = settings.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -974,8 +1049,9 @@ def _positive_int(settings: dict, key: str, default: int) -> int:
     return value
 
 
-def _last_run(app: Atsbridge, session: PluginSession, scope: str) -> RunReport | None:
-    with app.store.tenant(session.tenant) as repo:
+def last_run(store: Store, session: PluginSession, scope: str) -> RunReport | None:
+    """The latest recorded run of job ``scope`` (what a failed run left behind)."""
+    with store.tenant(session.tenant) as repo:
         runs = repo.all(
             repo.select(SyncRun)
             .where(SyncRun.connection_id == session.connection_id, SyncRun.kind == KIND)
@@ -1049,7 +1125,7 @@ class CntsService(Service):
         read = filereader.read_people(
             path, sheet=sheet, default_country=country, max_rows=max_rows, max_bytes=max_bytes
         )
-        entries: dict[str, _NewEntry] = {}
+        entries: dict[str, _Row] = {}
         duplicates = 0
         for row in read.rows:
             keys = _Keys(
@@ -1066,9 +1142,7 @@ class CntsService(Service):
                 duplicates += 1
                 continue
             raw = {"sig": sig, "row": row.row, "file": Path(path).name, "values": row.raw}
-            entries[fingerprint] = _NewEntry(
-                fingerprint, keys, row.name, row.company, row.city, raw
-            )
+            entries[fingerprint] = _row(fingerprint, keys, row.name, row.company, row.city, raw)
         with self.store.tenant(tenant) as repo:
             conn = repo.session.connection()
             present: set[str] = set()

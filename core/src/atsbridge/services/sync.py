@@ -58,6 +58,9 @@ class FetchedPage:
 
     items: Sequence[Any]
     next_cursor: str | None
+    # Work the kind's ``fetch`` did for its ``apply`` off the database path (normalising,
+    # say): fetches run ahead on a helper thread, or in another process than the writes.
+    prepared: Any = None
 
 
 @attrs.define
@@ -327,6 +330,18 @@ class _Run:
 PageKey = tuple[str, str | None, datetime | None]  # scope, cursor, since: what a fetch asks
 
 
+class PageSource(Protocol):
+    """Where a run gets pages before it fetches one itself (``SyncRunner.run(ahead=...)``)."""
+
+    def request(self, scope: str, cursor: str | None, since: datetime | None) -> None:
+        """The run will want this page next (fetch it now, or ignore the hint)."""
+        ...
+
+    def take(self, scope: str, cursor: str | None, since: datetime | None) -> FetchedPage | None:
+        """That page if this source has it (its fetch error re-raised), else None."""
+        ...
+
+
 class PageAhead:
     """At most one ``kind.fetch`` in flight on a helper thread (see ``SyncKind.prefetch``).
 
@@ -438,7 +453,7 @@ class SyncRunner:
         *,
         full: bool = False,
         on_progress: ProgressCallback | None = None,
-        ahead: PageAhead | None = None,
+        ahead: PageSource | None = None,
         then: PageKey | None = None,
     ) -> RunReport:
         """Run (or resume) a pass to its end. Records the failure and re-raises on error.
@@ -448,9 +463,9 @@ class SyncRunner:
         kind that allows prefetching gets one for this run.
         """
         run, state = self._begin(session, kind, scope, full)
-        own = ahead is None and getattr(kind, "prefetch", False)
-        if own:
-            ahead = PageAhead(kind, session)
+        own = None
+        if ahead is None and getattr(kind, "prefetch", False):
+            ahead = own = PageAhead(kind, session)
         try:
             # Inside the try: a callback that raises at the first report (a host stopping)
             # must still record the run as failed or interrupted, never leave it "running".
@@ -473,12 +488,12 @@ class SyncRunner:
             self._fail(session, run.id, exc)
             raise
         finally:
-            if own and ahead is not None:
-                ahead.close()
+            if own is not None:
+                own.close()
 
     @staticmethod
     def _page(
-        session: PluginSession, kind: SyncKind, scope: str, state: _Pass, ahead: PageAhead | None
+        session: PluginSession, kind: SyncKind, scope: str, state: _Pass, ahead: PageSource | None
     ) -> FetchedPage:
         page = ahead.take(scope, state.cursor, state.since) if ahead is not None else None
         return page if page is not None else kind.fetch(session, scope, state.cursor, state.since)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +53,10 @@ class Store:
         # (the host) sets this so every outermost transaction takes the write lock up front
         # and waits its turn. Nested sessions of one thread stay deferred (no self-deadlock).
         self.sqlite_immediate = False
+        # Processes that write one SQLite file in turns (the candidate sync's workers) share
+        # a lock taken around each immediate transaction: SQLite's busy handler waits by
+        # sleeping, ever longer, and two busy writers spent half their time asleep.
+        self.write_gate: AbstractContextManager[Any] | None = None
         self._nesting = threading.local()
         if migrate_now:
             migrate.ensure_current(self.engine)
@@ -125,21 +129,25 @@ class Store:
         depth = getattr(self._nesting, "depth", 0)
         if self.sqlite_immediate and depth == 0:
             immediate = True
+        gate: AbstractContextManager[Any] = nullcontext()
         if immediate and self.dialect == "sqlite":
             bind = self.engine.execution_options(**{SQLITE_BEGIN: "BEGIN IMMEDIATE"})
-        session = Session(bind=bind, expire_on_commit=False)
-        if tenant_id is not None:
-            session.info[_TENANT_KEY] = tenant_id
-        self._nesting.depth = depth + 1
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-            self._nesting.depth = depth
+            if self.write_gate is not None and depth == 0:
+                gate = self.write_gate
+        with gate:
+            session = Session(bind=bind, expire_on_commit=False)
+            if tenant_id is not None:
+                session.info[_TENANT_KEY] = tenant_id
+            self._nesting.depth = depth + 1
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+                self._nesting.depth = depth
 
 
 _TENANTS = Tenant.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,409 @@
+"""Worker processes for big do-not-source syncs: this process talks to the ATS, they store.
+
+A pipeline sync spends most of its CPU on storing people (normalising identifiers, writing
+rows, checkpoints and run records), and one Python process runs that on one core however
+many threads it has. For a task with many full passes (an initial sync, the daily
+reconciliation of a big connection) ``sync_candidates`` hands the storing to worker
+processes:
+
+* **This process** keeps the plugin session, so the ATS sees one client: one pacer, one
+  token (a rotating refresh token is never used twice), the plugin's own one-at-a-time
+  rules. It walks the task's jobs in order, gives each to the worker with the fewest jobs
+  outstanding, and sends it the job's pages as the plugin returns them, from where the
+  job's checkpoint says its pass starts (``SyncRunner.pass_starts``). Each worker buffers
+  a bounded number of pages: one that falls behind slows the walk, never fills memory.
+* **Each worker** runs the ordinary ``SyncRunner`` with the ordinary ``CandidatesKind`` on
+  its own database connection: the page normalised, then one transaction per page with its
+  checkpoint, run records, full-pass removals. Should its checkpoint say a pass starts
+  elsewhere than this process guessed, it asks for the pages it needs itself. Status
+  changes of exported leads, progress and run reports come back here, and are fired and
+  reported from this process as they would be without workers.
+
+A worker killed mid-job leaves what the runner leaves after any crash: committed pages
+with their checkpoint, and a run presumed dead once its process is gone. Workers need the
+database itself (a file or PostgreSQL, not an in-memory SQLite) and read the system clock;
+otherwise, and for small tasks, the sync stays in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import sys
+import threading
+import traceback
+import types
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+
+from atsbridge.errors import AtsbridgeError, AtsError, AtsUnavailable, AuthError, Conflict
+from atsbridge.plugins import AtsPlugin
+from atsbridge.services.leads import StatusChanges
+from atsbridge.services.sync import FetchedPage, PageKey, ProgressCallback, RunReport, SyncRunner
+from atsbridge.sessions import PluginSession
+from atsbridge.store import Store
+from atsbridge.store.repository import utcnow
+
+if TYPE_CHECKING:
+    from atsbridge.api import Atsbridge
+    from atsbridge.services.cnts import CandidatesKind
+
+log = logging.getLogger(__name__)
+
+# How often a wait for workers checks that they are still alive.
+_PATIENCE = 1.0
+
+Plan = tuple[str, bool]  # ATS job id (the scope), full pass?
+
+
+@attrs.frozen
+class WorkerSetup:
+    """Everything a worker needs, sent to it when it starts (it holds no secrets)."""
+
+    db_url: str
+    tenant: str
+    ats: str
+    connection_id: int
+    settings: dict[str, Any]
+    default_country: str | None
+    page_size: int
+    report_progress: bool
+
+
+def usable(app: Atsbridge) -> str | None:
+    """Why worker processes cannot serve this app, or None when they can."""
+    if app.store.dialect == "sqlite" and app.store.sqlite_file is None:
+        return "an in-memory SQLite database is not shared with other processes"
+    if app.clock is not utcnow:
+        return "the app runs on its own clock, which other processes cannot read"
+    return None
+
+
+def sync_in_processes(
+    app: Atsbridge,
+    session: PluginSession,
+    kind: CandidatesKind,
+    plans: Sequence[Plan],
+    starts: dict[str, PageKey],
+    processes: int,
+    on_progress: ProgressCallback | None = None,
+) -> list[RunReport]:
+    """Run ``plans`` on ``processes`` workers; reports in plan order (see the module doc).
+
+    Raises what stopped the task (credentials refused, ATS down) once the workers have
+    stored the jobs already fetched, as the in-process sync does.
+    """
+    context = mp.get_context("spawn")  # never fork a process that has threads
+    setup = WorkerSetup(
+        db_url=app.store.url.render_as_string(hide_password=False),
+        tenant=session.tenant,
+        ats=session.ats,
+        connection_id=session.connection_id,
+        settings=dict(session.settings),
+        default_country=kind.default_country,
+        page_size=kind.page_size,
+        report_progress=on_progress is not None,
+    )
+    results: Any = context.Queue()
+    # SQLite has one writer at a time: the workers take turns through this lock rather than
+    # through SQLite's busy handler, which waits by sleeping (see Store.write_gate).
+    gate = context.Lock() if app.store.dialect == "sqlite" else None
+    workers: list[_Worker] = []
+    walk = _Walk(app, session, kind, workers, plans, starts, on_progress)
+    try:
+        for number in range(processes):
+            pages, pages_there = context.Pipe()
+            asks, asks_there = context.Pipe()
+            process = context.Process(
+                target=_work,
+                args=(setup, number, pages_there, asks_there, results, gate),
+                name=f"atsbridge-cnts-{number}",
+                daemon=True,
+            )
+            with _caller_script_hidden():
+                process.start()
+            pages_there.close()
+            asks_there.close()
+            workers.append(_Worker(number, process, pages, asks))
+        threads = [threading.Thread(target=walk.answer, args=(w,), daemon=True) for w in workers]
+        threads += [threading.Thread(target=walk.feed, args=(w,), daemon=True) for w in workers]
+        for thread in threads:
+            thread.start()
+        walk.collect(results)
+    finally:
+        walk.stop = True
+        for worker in workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.terminate()
+            worker.pages.close()
+            worker.asks.close()
+    if walk.fatal:
+        raise walk.fatal[0]
+    if walk.crashed:
+        raise AtsbridgeError(walk.crashed[0])
+    return [walk.reports[i] for i in sorted(walk.reports)]
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+@contextmanager
+def _caller_script_hidden() -> Iterator[None]:
+    """Start a worker without the caller's script: spawn would run it again in the worker
+    (a script without an ``if __name__ == "__main__":`` guard would start its sync again,
+    and so on). Workers need nothing but atsbridge's own modules."""
+    with _MAIN_SWAP:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+
+
+@attrs.define
+class _Worker:
+    number: int
+    process: Any
+    pages: Any  # Connection: jobs and their pages, to the worker
+    asks: Any  # Connection: pages the worker asks for itself, and the answers
+    exited: bool = False
+
+
+class _Walk:
+    """This process's side: feeding the workers their jobs, and what comes back."""
+
+    def __init__(
+        self,
+        app: Atsbridge,
+        session: PluginSession,
+        kind: CandidatesKind,
+        workers: list[_Worker],
+        plans: Sequence[Plan],
+        starts: dict[str, PageKey],
+        on_progress: ProgressCallback | None,
+    ):
+        self.app = app
+        self.session = session
+        self.kind = kind
+        self.workers = workers
+        self.plans = iter(list(enumerate(plans)))
+        self.starts = starts
+        self.on_progress = on_progress
+        self.lock = threading.Lock()
+        self.reports: dict[int, RunReport] = {}
+        self.fatal: list[BaseException] = []
+        self.crashed: list[str] = []
+        self.stop = False
+
+    def feed(self, worker: _Worker) -> None:
+        """Give ``worker`` the task's next job and its pages, until no job is left.
+
+        One feeder per worker, each waiting on its own worker only: the pipe holds a page
+        or two, so the feeder fetches the next page while its worker stores the last one.
+        """
+        while not (self.stop or self.fatal or self.crashed or worker.exited):
+            with self.lock:
+                numbered = next(self.plans, None)
+            if numbered is None:
+                break
+            index, (scope, full) = numbered
+            self._send(worker, ("job", index, scope, full))
+            self._pages(worker, scope)
+        self._send(worker, ("end",))
+
+    def _pages(self, worker: _Worker, scope: str) -> None:
+        _, cursor, since = self.starts[scope]
+        while not worker.exited:
+            key = (scope, cursor, since)
+            try:
+                page = self.kind.list_page(self.session, scope, cursor, since)
+            except (AuthError, AtsUnavailable) as exc:
+                self.fatal.append(exc)
+                self._send(worker, ("error", key, True, str(exc)))
+                return
+            except AtsbridgeError as exc:
+                self._send(worker, ("error", key, False, str(exc)))
+                return
+            self._send(worker, ("page", key, page))
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    @staticmethod
+    def _send(worker: _Worker, item: tuple[Any, ...]) -> None:
+        try:
+            worker.pages.send(item)
+        except OSError:  # the worker is gone; ``collect`` reports it
+            worker.exited = True
+
+    def answer(self, worker: _Worker) -> None:
+        """Fetch the pages ``worker`` asks for itself (its pass started elsewhere)."""
+        while True:
+            try:
+                scope, cursor, since = worker.asks.recv()
+            except (EOFError, OSError):
+                return
+            try:
+                answer: tuple[Any, ...] = (
+                    "page",
+                    self.kind.list_page(self.session, scope, cursor, since),
+                )
+            except (AuthError, AtsUnavailable) as exc:
+                self.fatal.append(exc)
+                answer = ("error", True, str(exc))
+            except AtsbridgeError as exc:
+                answer = ("error", False, str(exc))
+            try:
+                worker.asks.send(answer)
+            except OSError:
+                return
+
+    def collect(self, results: Any) -> None:
+        """Handle what the workers send back until every one of them has exited."""
+        running = {worker.number: worker for worker in self.workers}
+        while running:
+            try:
+                message = results.get(timeout=_PATIENCE)
+            except queue.Empty:
+                for number, worker in list(running.items()):
+                    if not worker.process.is_alive():
+                        worker.exited = True
+                        del running[number]
+                        self.crashed.append(
+                            f"candidate sync worker {number} died "
+                            f"(exit code {worker.process.exitcode})"
+                        )
+                continue
+            what = message[0]
+            if what == "done":
+                if message[2] is not None:
+                    self.reports[message[1]] = message[2]
+            elif what == "events":
+                StatusChanges(events=message[1]).fire(self.app.registry)
+            elif what == "progress" and self.on_progress is not None:
+                self.on_progress(message[1])
+            elif what == "crashed":
+                self.crashed.append(message[1])
+            elif what == "exit":
+                running.pop(message[1], None)
+
+
+# --- the worker process ----------------------------------------------------------------------
+
+
+class _Inbox:
+    """A worker's jobs and pages, off its pipe, as the runner's ``PageSource``."""
+
+    def __init__(self, pages: Any, asks: Any, prepare: Callable[[Sequence[Any]], Any]):
+        self.pages = pages
+        self.asks = asks
+        self.prepare = prepare
+        self.held: tuple[Any, ...] | None = None
+
+    def _next(self) -> tuple[Any, ...]:
+        if self.held is not None:
+            item, self.held = self.held, None
+            return item
+        try:
+            return cast(tuple[Any, ...], self.pages.recv())
+        except (EOFError, OSError):  # the feeding process is gone
+            return ("end",)
+
+    def next_job(self) -> tuple[int, str, bool] | None:
+        """The next job, skipping pages left over from a job whose run stopped early."""
+        while True:
+            item = self._next()
+            if item[0] == "job":
+                return item[1], item[2], item[3]
+            if item[0] == "end":
+                return None
+
+    def request(self, scope: str, cursor: str | None, since: datetime | None) -> None:
+        pass  # every page of the job comes anyway
+
+    def take(self, scope: str, cursor: str | None, since: datetime | None) -> FetchedPage | None:
+        item = self._next()
+        if item[0] in ("page", "error") and item[1] == (scope, cursor, since):
+            if item[0] == "error":
+                raise (AtsUnavailable if item[2] else AtsError)(item[3])
+            return self._prepared(item[2])
+        # Not the page this run needs (its pass starts elsewhere): ``next_job`` skips it
+        # later, and the runner fetches through ``fetch``.
+        self.held = item
+        return None
+
+    def fetch(
+        self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
+    ) -> FetchedPage:
+        self.asks.send((scope, cursor, since))
+        answer = self.asks.recv()
+        if answer[0] == "error":
+            raise (AtsUnavailable if answer[1] else AtsError)(answer[2])
+        return self._prepared(answer[1])
+
+    def _prepared(self, page: FetchedPage) -> FetchedPage:
+        # Normalised here, before the runner takes the write lock for the page: workers
+        # share one database, and only the writing itself has to take turns.
+        return attrs.evolve(page, prepared=self.prepare(page.items))
+
+
+def _work(setup: WorkerSetup, number: int, pages: Any, asks: Any, results: Any, gate: Any) -> None:
+    """A worker's life: store job after job until told to end."""
+    from atsbridge.services.cnts import CandidatesKind, last_run
+
+    store = Store(setup.db_url, migrate_now=False)
+    store.write_gate = gate
+    try:
+        kind = CandidatesKind(
+            default_country=setup.default_country,
+            page_size=setup.page_size,
+            fire=lambda changes: results.put(("events", changes.events)),
+        )
+        inbox = _Inbox(pages, asks, kind.prepare)
+        kind.fetch = inbox.fetch  # type: ignore[method-assign]
+        # No plugin here: every page comes from the process that holds the session.
+        session = PluginSession(
+            setup.tenant,
+            setup.ats,
+            setup.connection_id,
+            setup.settings,
+            cast(AtsPlugin, None),
+            None,
+        )
+        runner = SyncRunner(store, clock=utcnow)
+        progress: Callable[[RunReport], None] | None = None
+        if setup.report_progress:
+
+            def progress(report: RunReport) -> None:
+                results.put(("progress", report))
+
+        while (job := inbox.next_job()) is not None:
+            index, scope, full = job
+            report: RunReport | None = None
+            try:
+                report = runner.run(
+                    session, kind, scope, full=full, on_progress=progress, ahead=inbox
+                )
+            except AtsUnavailable:
+                # The task is stopping (the feeder saw it first and raises it); this run is
+                # recorded as failed, the jobs already queued here are still stored.
+                report = last_run(store, session, scope)
+            except Conflict as exc:
+                log.warning("skipping job %s: %s", scope, exc)
+            except AtsbridgeError as exc:
+                log.warning("candidate sync of job %s failed: %s", scope, exc)
+                report = last_run(store, session, scope)
+            results.put(("done", index, report))
+    except BaseException:
+        results.put(("crashed", f"candidate sync worker {number} failed: {traceback.format_exc()}"))
+        raise
+    finally:
+        store.close()
+        results.put(("exit", number))

@@ -1,0 +1,148 @@
+"""The pipeline sync's worker processes (services/cnts_processes): same lists, same reports.
+
+These apps run on the system clock and a database file, as worker processes need; the fake
+ATS stays in this process, where the session lives and every page is fetched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from atsbridge.api import Atsbridge
+from atsbridge.errors import AtsbridgeError, AtsError, AtsUnavailable, BadInput
+from atsbridge.plugins import PluginRegistry
+from atsbridge.services import cnts as cnts_module
+from atsbridge.services import cnts_processes
+from atsbridge.services.sync import RunReport, SyncRunner
+from atsbridge.store import SyncRun
+from cntsfake import Clock, PipelineAts, connect, link
+from sqlalchemy.engine import make_url
+
+
+@pytest.fixture
+def pipe() -> PipelineAts:
+    return PipelineAts(Clock())
+
+
+@pytest.fixture
+def app(db_url: str, pipe: PipelineAts) -> Iterator[Atsbridge]:
+    registry = PluginRegistry()
+    registry.register(pipe, pipe.name)
+    with Atsbridge(db=db_url, registry=registry) as a:
+        yield a
+
+
+def listed(app: Atsbridge, job: str) -> set[str]:
+    entries = app.cnts.list_entries("acme", job, source="ats", limit=10_000).entries
+    return {e.ats_candidate_id or "" for e in entries}
+
+
+def seed(app: Atsbridge, pipe: PipelineAts, jobs: int, **settings: object) -> None:
+    connect(app, "acme", **settings)
+    for j in range(jobs):
+        link(app, "acme", f"P{j}", f"J{j}")
+        for i in range(j % 4 * 3 + 1):
+            pipe.put(f"J{j}", f"c{j}-{i}", emails=(f"c{j}.{i}@example.org",))
+
+
+def hosts(app: Atsbridge) -> set[str]:
+    with app.store.tenant("acme") as repo:
+        return {run.host or "" for run in repo.all(repo.select(SyncRun))}
+
+
+def test_workers_store_every_pipeline_and_report_in_job_order(
+    app: Atsbridge, pipe: PipelineAts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cnts_module, "PAGE_SIZE", 4)  # jobs of one to three pages
+    seed(app, pipe, 9, cnts_sync_processes=2)
+    progress: list[RunReport] = []
+    with app.open_session("acme", "pipeats") as session:
+        reports = cnts_module.sync_candidates(app, session, on_progress=progress.append)
+    assert [(r.scope, r.status) for r in reports] == [(f"J{j}", "succeeded") for j in range(9)]
+    for j in range(9):
+        assert listed(app, f"P{j}") == set(pipe.pipelines[f"J{j}"])
+    # Stored by the workers (however the jobs fell between them), not by this process;
+    # their progress came back here.
+    assert hosts(app) and all(not h.endswith(f":{os.getpid()}") for h in hosts(app))
+    assert {r.scope for r in progress} == {f"J{j}" for j in range(9)}
+    assert app.cnts.check("acme", "P8", cnts_module.Person(emails=["C8.0@example.org"])).excluded
+
+
+def test_a_failing_job_is_reported_and_the_others_stored(app: Atsbridge, pipe: PipelineAts) -> None:
+    seed(app, pipe, 6, cnts_sync_processes=2)
+    pipe.fail_jobs["J3"] = AtsError("job J3 not found", status_code=404)
+    with app.open_session("acme", "pipeats") as session:
+        reports = cnts_module.sync_candidates(app, session)
+    assert [(r.scope, r.status) for r in reports] == [
+        (f"J{j}", "failed" if j == 3 else "succeeded") for j in range(6)
+    ]
+    assert "job J3 not found" in reports[3].errors[-1]
+    assert listed(app, "P3") == set()
+    assert listed(app, "P5") == set(pipe.pipelines["J5"])
+
+
+def test_an_unreachable_ats_stops_the_walk_and_is_raised(app: Atsbridge, pipe: PipelineAts) -> None:
+    seed(app, pipe, 12, cnts_sync_processes=2)
+    pipe.fail_jobs["J1"] = AtsUnavailable("ATS down")
+    with (
+        app.open_session("acme", "pipeats") as session,
+        pytest.raises(AtsUnavailable, match="ATS down"),
+    ):
+        cnts_module.sync_candidates(app, session)
+    assert len({q.job_ats_id for q in pipe.queries}) < 12
+
+
+def test_a_worker_whose_pass_starts_elsewhere_asks_for_its_pages(
+    app: Atsbridge, pipe: PipelineAts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(app, pipe, 4, cnts_sync_processes=2)
+    real = SyncRunner.pass_starts
+
+    def wrong_guess(self, session, kind, plans):  # type: ignore[no-untyped-def]
+        starts = real(self, session, kind, plans)
+        return {scope: (scope, "2", None) for scope in starts}  # every guess off
+
+    monkeypatch.setattr(SyncRunner, "pass_starts", wrong_guess)
+    with app.open_session("acme", "pipeats") as session:
+        reports = cnts_module.sync_candidates(app, session)
+    assert [r.status for r in reports] == ["succeeded"] * 4
+    for j in range(4):
+        assert listed(app, f"P{j}") == set(pipe.pipelines[f"J{j}"])
+    # Each job's guessed page was fetched and thrown away, then fetched from the start.
+    assert [q.cursor for q in pipe.queries].count(None) == 4
+
+
+def test_a_worker_that_dies_fails_the_task(
+    app: Atsbridge, pipe: PipelineAts, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seed(app, pipe, 3, cnts_sync_processes=2)
+    # The workers are sent to an empty database: their first write fails, unexpectedly.
+    monkeypatch.setattr(app.store, "url", make_url(f"sqlite:///{tmp_path}/empty.db"))
+    with (
+        app.open_session("acme", "pipeats") as session,
+        pytest.raises(AtsbridgeError, match=r"candidate sync worker \d failed"),
+    ):
+        cnts_module.sync_candidates(app, session)
+
+
+def test_small_tasks_fake_clocks_and_memory_databases_stay_in_process(
+    app: Atsbridge, pipe: PipelineAts, tmp_path: Path
+) -> None:
+    plans = [(f"J{j}", True) for j in range(cnts_module.PROCESSES_FROM)]
+    cores = os.cpu_count() or 1
+    assert cnts_module.worker_processes(app, {}, plans[:-1]) == 0
+    assert cnts_module.worker_processes(app, {}, plans) == max(1, min(cores - 1, 4))
+    assert cnts_module.worker_processes(app, {}, [(s, False) for s, _ in plans]) == 0
+    assert cnts_module.worker_processes(app, {"cnts_sync_processes": 3}, plans[:2]) == 2
+    assert cnts_module.worker_processes(app, {"cnts_sync_processes": 0}, plans) == 0
+    for bad in (-1, "2", True, 1.5):
+        with pytest.raises(BadInput, match="cnts_sync_processes must be a whole number"):
+            cnts_module.worker_processes(app, {"cnts_sync_processes": bad}, plans)
+    with Atsbridge(db="sqlite://", registry=PluginRegistry()) as memory:
+        assert "in-memory" in (cnts_processes.usable(memory) or "")
+        assert cnts_module.worker_processes(memory, {"cnts_sync_processes": 2}, plans) == 0
+    with Atsbridge(db=f"sqlite:///{tmp_path}/c.db", registry=PluginRegistry(), clock=Clock()) as c:
+        assert "clock" in (cnts_processes.usable(c) or "")
