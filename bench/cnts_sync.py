@@ -8,7 +8,7 @@ fetches each page and decodes its JSON, and reports the ratio of the two through
 (target: the sync reaches at least 0.6 of the bare loop).
 
 The sync runs as the host runs it: a task of this many first (full) passes stores through
-worker processes, one per core (``services/cnts_processes``), while this process keeps the
+worker processes, every core but one (``services/cnts_processes``), while this process keeps the
 plugin session and fetches; ``--processes N`` sets the ``cnts_sync_processes`` connection
 setting instead (0: everything in this process). The sandbox runs in a child process of its
 own, so its CPU time is charged to neither loop (``--in-process`` keeps it in a thread, as
@@ -177,7 +177,8 @@ def run(app: Atsbridge, plugin, sandbox, args) -> None:  # type: ignore[no-untyp
         started = time.perf_counter()
         reports = sync_candidates(app, session)
         ours = time.perf_counter() - started
-        ours_cpu = _cpu() - cpu
+        own_cpu, workers_cpu = (after - before for after, before in zip(_cpu(), cpu, strict=True))
+        ours_cpu = own_cpu + workers_cpu
     finally:
         session.close()
     added = sum(r.counts["added"] for r in reports)
@@ -191,7 +192,8 @@ def run(app: Atsbridge, plugin, sandbox, args) -> None:  # type: ignore[no-untyp
     )
     print(
         f"sync ({how}): {added:,} candidates from {len(pages):,} pages in {ours:.1f} s -> "
-        f"{added / ours:,.0f} candidates/s (CPU {ours_cpu:.1f} s)"
+        f"{added / ours:,.0f} candidates/s "
+        f"(CPU {own_cpu:.1f} s here, {workers_cpu:.1f} s in workers)"
     )
     if failed:
         raise SystemExit(f"sync incomplete: {len(failed)} failed runs")
@@ -222,11 +224,11 @@ def run(app: Atsbridge, plugin, sandbox, args) -> None:  # type: ignore[no-untyp
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its children that have exited (the workers)."""
+def _cpu() -> tuple[float, float]:
+    """CPU seconds of this process, and of its children that have exited (the workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def _items(body: object) -> int:
