@@ -27,6 +27,7 @@ otherwise, and for small tasks, the sync stays in this process.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import queue
@@ -360,6 +361,9 @@ def _work(setup: WorkerSetup, number: int, pages: Any, asks: Any, results: Any, 
 
     store = Store(setup.db_url, migrate_now=False)
     store.write_gate = gate
+    # Everything imported so far lives as long as the worker: keep the collector off it
+    # (the pages' objects are short-lived; full collections walked the whole import heap).
+    gc.freeze()
     try:
         kind = CandidatesKind(
             default_country=setup.default_country,
