@@ -3,6 +3,7 @@ clock, and shortcuts to connect a tenant and link jobs (tests/cnts)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,7 @@ class PipelineAts:
         self.pipelines: dict[str, dict[str, Candidate]] = {}
         self.queries: list[CandidateQuery] = []
         self.fail_jobs: dict[str, Exception] = {}
+        self.delay = 0.0  # seconds each listing takes, for tests that stop a sync midway
 
     # -- test controls -------------------------------------------------------------------
 
@@ -101,6 +103,7 @@ class PipelineAts:
     @hookimpl
     def atsbridge_list_candidates(self, session: Any, query: CandidateQuery) -> Page:
         self.queries.append(query)
+        time.sleep(self.delay)
         if query.job_ats_id in self.fail_jobs:
             raise self.fail_jobs[query.job_ats_id]
         people = sorted(

@@ -6,6 +6,7 @@ ATS stays in this process, where the session lives and every page is fetched.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,3 +147,40 @@ def test_small_tasks_fake_clocks_and_memory_databases_stay_in_process(
         assert cnts_module.worker_processes(memory, {"cnts_sync_processes": 2}, plans) == 0
     with Atsbridge(db=f"sqlite:///{tmp_path}/c.db", registry=PluginRegistry(), clock=Clock()) as c:
         assert "clock" in (cnts_processes.usable(c) or "")
+
+
+class Stop(BaseException):
+    """What the host raises from on_progress to stop a task (HostStopping, LeaseLost...)."""
+
+
+def test_a_task_stopped_from_on_progress_leaves_interrupted_runs_and_no_workers(
+    app: Atsbridge, pipe: PipelineAts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cnts_module, "PAGE_SIZE", 2)
+    seed(app, pipe, 12, cnts_sync_processes=2)
+    for j in range(12):  # every job several pages long
+        for i in range(8):
+            pipe.put(f"J{j}", f"more{j}-{i}")
+    pipe.delay = 0.02  # the workers cannot run far ahead of the stop
+    seen: list[RunReport] = []
+
+    def stop_after_a_few_pages(report: RunReport) -> None:
+        seen.append(report)
+        if sum(r.pages for r in seen) >= 3:
+            raise Stop()
+
+    with app.open_session("acme", "pipeats") as session, pytest.raises(Stop):
+        cnts_module.sync_candidates(app, session, on_progress=stop_after_a_few_pages)
+    assert multiprocessing.active_children() == []
+    with app.store.tenant("acme") as repo:
+        runs = repo.all(repo.select(SyncRun))
+    assert runs and "running" not in {run.status for run in runs}
+    assert "succeeded" not in {run.status for run in runs if run.progress.get("scope") == "J11"}
+    assert "interrupted" in {run.status for run in runs}
+    # The next sync resumes each interrupted pass at its checkpoint and completes them all.
+    pipe.delay = 0.0
+    with app.open_session("acme", "pipeats") as session:
+        reports = cnts_module.sync_candidates(app, session)
+    assert {r.status for r in reports} == {"succeeded"}
+    for j in range(12):
+        assert listed(app, f"P{j}") == set(pipe.pipelines[f"J{j}"])

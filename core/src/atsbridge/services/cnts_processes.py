@@ -33,6 +33,7 @@ import multiprocessing as mp
 import queue
 import sys
 import threading
+import time
 import traceback
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long stopping workers may take to record where they stopped before they are killed.
+_GRACE = 10.0
 # How often a wait for workers checks that they are still alive.
 _PATIENCE = 1.0
 
@@ -114,6 +117,7 @@ def sync_in_processes(
     # SQLite has one writer at a time: the workers take turns through this lock rather than
     # through SQLite's busy handler, which waits by sleeping (see Store.write_gate).
     gate = context.Lock() if app.store.dialect == "sqlite" else None
+    stopping = context.Event()
     workers: list[_Worker] = []
     walk = _Walk(app, session, kind, workers, plans, starts, on_progress)
     try:
@@ -122,7 +126,7 @@ def sync_in_processes(
             asks, asks_there = context.Pipe()
             process = context.Process(
                 target=_work,
-                args=(setup, number, pages_there, asks_there, results, gate),
+                args=(setup, number, pages_there, asks_there, results, gate, stopping),
                 name=f"atsbridge-cnts-{number}",
                 daemon=True,
             )
@@ -137,11 +141,17 @@ def sync_in_processes(
             thread.start()
         walk.collect(results)
     finally:
+        # Normally every worker has exited by now. If not (an on_progress callback stopped
+        # the task: the host shutting down, a lease lost, a timeout), each worker stops
+        # before its next page and records its run as interrupted at the last checkpoint,
+        # as a run in this process would be.
         walk.stop = True
+        stopping.set()
+        walk.drain(results, deadline=time.monotonic() + _GRACE)
         for worker in workers:
-            worker.process.join(timeout=5)
             if worker.process.is_alive():
                 worker.process.terminate()
+            worker.process.join(timeout=_PATIENCE)
             worker.pages.close()
             worker.asks.close()
     if walk.fatal:
@@ -222,6 +232,8 @@ class _Walk:
     def _pages(self, worker: _Worker, scope: str) -> None:
         _, cursor, since = self.starts[scope]
         while not worker.exited:
+            if self.stop:
+                return  # ``feed`` sends "end" next: the worker stops at this page
             key = (scope, cursor, since)
             try:
                 page = self.kind.list_page(self.session, scope, cursor, since)
@@ -266,6 +278,15 @@ class _Walk:
             except OSError:
                 return
 
+    def drain(self, results: Any, deadline: float) -> None:
+        """Read what stopping workers still send (so none blocks on a full pipe) until
+        they have all exited or ``deadline`` (monotonic) has passed."""
+        while any(w.process.is_alive() for w in self.workers) and time.monotonic() < deadline:
+            try:
+                results.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
     def collect(self, results: Any) -> None:
         """Handle what the workers send back until every one of them has exited."""
         running = {worker.number: worker for worker in self.workers}
@@ -302,9 +323,12 @@ class _Walk:
 class _Inbox:
     """A worker's jobs and pages, off its pipe, as the runner's ``PageSource``."""
 
-    def __init__(self, pages: Any, asks: Any, prepare: Callable[[Sequence[Any]], Any]):
+    def __init__(
+        self, pages: Any, asks: Any, prepare: Callable[[Sequence[Any]], Any], stopping: Any
+    ):
         self.pages = pages
         self.asks = asks
+        self.stopping = stopping
         self.prepare = prepare
         self.held: tuple[Any, ...] | None = None
 
@@ -331,6 +355,8 @@ class _Inbox:
 
     def take(self, scope: str, cursor: str | None, since: datetime | None) -> FetchedPage | None:
         item = self._next()
+        if item[0] == "end" or self.stopping.is_set():  # the task stopped mid-job
+            raise _Stopped()
         if item[0] in ("page", "error") and item[1] == (scope, cursor, since):
             if item[0] == "error":
                 raise (AtsUnavailable if item[2] else AtsError)(item[3])
@@ -355,7 +381,19 @@ class _Inbox:
         return attrs.evolve(page, prepared=self.prepare(page.items))
 
 
-def _work(setup: WorkerSetup, number: int, pages: Any, asks: Any, results: Any, gate: Any) -> None:
+class _Stopped(BaseException):
+    """Raised into a run whose task stopped: the runner records it as interrupted."""
+
+
+def _work(
+    setup: WorkerSetup,
+    number: int,
+    pages: Any,
+    asks: Any,
+    results: Any,
+    gate: Any,
+    stopping: Any,
+) -> None:
     """A worker's life: store job after job until told to end."""
     from atsbridge.services.cnts import CandidatesKind, last_run
 
@@ -370,7 +408,7 @@ def _work(setup: WorkerSetup, number: int, pages: Any, asks: Any, results: Any, 
             page_size=setup.page_size,
             fire=lambda changes: results.put(("events", changes.events)),
         )
-        inbox = _Inbox(pages, asks, kind.prepare)
+        inbox = _Inbox(pages, asks, kind.prepare, stopping)
         kind.fetch = inbox.fetch  # type: ignore[method-assign]
         # No plugin here: every page comes from the process that holds the session.
         session = PluginSession(
@@ -395,6 +433,8 @@ def _work(setup: WorkerSetup, number: int, pages: Any, asks: Any, results: Any, 
                 report = runner.run(
                     session, kind, scope, full=full, on_progress=progress, ahead=inbox
                 )
+            except _Stopped:
+                break
             except AtsUnavailable:
                 # The task is stopping (the feeder saw it first and raises it); this run is
                 # recorded as failed, the jobs already queued here are still stored.
