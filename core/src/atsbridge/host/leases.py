@@ -41,6 +41,7 @@ from sqlmodel import col, select
 
 from atsbridge.errors import AtsbridgeError
 from atsbridge.store import HostRow, Store, TaskLease
+from atsbridge.store.tables import table
 
 Clock = Callable[[], datetime]
 
@@ -116,9 +117,9 @@ class Leases:
 
     def _insert(self, session: Any, tenant_id: int, connection_id: int, task: str) -> None:
         values = {"tenant_id": tenant_id, "connection_id": connection_id, "task": task}
-        table = TaskLease.__table__  # type: ignore[attr-defined]
+        leases = table(TaskLease)
         insert = postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert
-        statement = insert(table).values(**values).on_conflict_do_nothing()
+        statement = insert(leases).values(**values).on_conflict_do_nothing()
         session.execute(statement)
 
     def renew(self, held: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:

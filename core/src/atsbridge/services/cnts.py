@@ -94,7 +94,7 @@ from atsbridge.store import (
     SyncRun,
     TenantRepo,
 )
-from atsbridge.store.tables import CntsKey
+from atsbridge.store.tables import CntsKey, table
 
 if TYPE_CHECKING:
     from atsbridge.api import Atsbridge
@@ -112,8 +112,8 @@ DEFAULT_RECONCILE = fullpass.DEFAULT_EVERY
 PAGE_SIZE = 100
 _CHUNK = 500  # values per IN (...): well under every database's parameter limit
 
-E = CntsEntry.__table__  # type: ignore[attr-defined]
-K = CntsKey.__table__  # type: ignore[attr-defined]
+E = table(CntsEntry)
+K = table(CntsKey)
 
 # The pipeline sync's statements, built once (``ids`` expands to the chunk's values):
 # building and cache-keying a statement per page cost about as much as running it.
@@ -126,7 +126,7 @@ _JOB_ROWS = (
 )
 _LISTED = sa.select(E.c.ats_candidate_id, E.c.id, E.c.raw["sig"].as_string()).where(*_JOB_ROWS)
 _IDS_OF = sa.select(E.c.ats_candidate_id, E.c.id).where(*_JOB_ROWS)
-_L = JobLink.__table__  # type: ignore[attr-defined]
+_L = table(JobLink)
 _LINKS = sa.select(_L.c.ats_job_id, _L.c.product_job_id).where(
     _L.c.tenant_id == _bp("tid"), _L.c.connection_id == _bp("cid")
 )
@@ -590,7 +590,8 @@ def _insert_entries(
         # Straight to sqlite3, with what the columns' bind processing would make of the
         # values (the JSON is already text): building a dict per row for SQLAlchemy cost as
         # much as SQLite's inserts.
-        stamp = E.c.added_at.type.bind_processor(conn.dialect)(now)
+        to_stored = E.c.added_at.type.bind_processor(conn.dialect)
+        stamp: Any = to_stored(now) if to_stored is not None else now
         if isinstance(stamp, datetime):
             # What sqlite3's own datetime adapter would make of it, once instead of per row.
             stamp = stamp.isoformat(" ")
@@ -787,7 +788,7 @@ class CandidatesKind:
         """ATS jobs whose pages also update exported leads (``record_candidates``)."""
         # Read once per task run: a lead exported meanwhile is the status sync's to follow.
         if connection_id not in self._lead_jobs:
-            LR = LeadRow.__table__  # type: ignore[attr-defined]
+            LR = table(LeadRow)
             self._lead_jobs[connection_id] = frozenset(
                 repo.session.connection()
                 .execute(
@@ -1254,7 +1255,7 @@ class CntsService(Service):
         like = _like(text.casefold())
         strong = (E.c.email_norm, E.c.linkedin_norm, E.c.phone_norm)
         terms: list[Any] = [column.like(like, escape="\\") for column in strong]
-        key_terms = [K.c.value.like(like, escape="\\")]
+        key_terms: list[Any] = [K.c.value.like(like, escape="\\")]
         if _PHONEISH.match(text):
             digits = re.sub(r"\D", "", text).lstrip("0")
             if len(digits) >= 3:
@@ -1327,8 +1328,8 @@ def _needs_country(phone: str) -> bool:
 
 
 def _default_country(conn: sa.Connection, tenant_id: int, product_job_id: str) -> str | None:
-    C = Connection.__table__  # type: ignore[attr-defined]
-    L = JobLink.__table__  # type: ignore[attr-defined]
+    C = table(Connection)
+    L = table(JobLink)
     linked = conn.execute(
         sa.select(C.c.settings)
         .select_from(L.join(C, C.c.id == L.c.connection_id))

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from atsbridge.errors import BadInput
 from atsbridge.store import SyncCheckpoint, TenantRepo
+from atsbridge.store.tables import table
 
 DEFAULT_EVERY = timedelta(days=1)
 # The kinds with a periodic full pass, by the settings key of their interval.
@@ -123,7 +124,7 @@ def record(
         )
 
 
-_MARKS = SyncCheckpoint.__table__  # type: ignore[attr-defined]
+_MARKS = table(SyncCheckpoint)
 _MOVE_MARK = (
     sa.update(_MARKS)
     .where(

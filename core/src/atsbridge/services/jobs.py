@@ -48,15 +48,16 @@ from atsbridge.services.sync import (
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Connection, JobLink, TenantRepo
 from atsbridge.store import Job as JobRow
+from atsbridge.store.tables import table
 
 if TYPE_CHECKING:
     from atsbridge.api import Atsbridge
 
 log = logging.getLogger(__name__)
 
-_JOBS: sa.Table = JobRow.__table__  # type: ignore[attr-defined]
-_LINKS: sa.Table = JobLink.__table__  # type: ignore[attr-defined]
-_CONNECTIONS: sa.Table = Connection.__table__  # type: ignore[attr-defined]
+_JOBS: sa.Table = table(JobRow)
+_LINKS: sa.Table = table(JobLink)
+_CONNECTIONS: sa.Table = table(Connection)
 # What a search result shows; the description (often kilobytes) stays on disk.
 _VIEW_COLUMNS = [
     _JOBS.c[name]

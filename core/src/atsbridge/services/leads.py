@@ -81,6 +81,7 @@ from atsbridge.services.sync import (
 )
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Connection, JobLink, LeadRow, LeadStatusHistory, SyncRun, TenantRepo
+from atsbridge.store.tables import table
 
 if TYPE_CHECKING:
     from atsbridge.api import Atsbridge
@@ -101,7 +102,7 @@ DRAIN_KIND = "leads"
 STATUS_KIND = "statuses"
 PAGE_SIZE = 100
 
-L = LeadRow.__table__  # type: ignore[attr-defined]
+L = table(LeadRow)
 
 
 @attrs.frozen

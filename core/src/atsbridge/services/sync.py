@@ -40,6 +40,7 @@ from sqlmodel import col
 from atsbridge.errors import AtsbridgeError, Conflict, NotFound
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Connection, Store, SyncCheckpoint, SyncRun, TenantRepo
+from atsbridge.store.tables import table
 
 if TYPE_CHECKING:
     from atsbridge.api import Atsbridge
@@ -225,9 +226,9 @@ class _Pass:
 # The runner's statements, built once: building and cache-keying a statement cost more than
 # SQLite took to run it, once per page. Each filters on tenant_id itself (Core statements
 # bypass the repository's ORM tenant criteria).
-_RUNS = SyncRun.__table__  # type: ignore[attr-defined]
-_CHECKPOINTS = SyncCheckpoint.__table__  # type: ignore[attr-defined]
-_CONNECTIONS = Connection.__table__  # type: ignore[attr-defined]
+_RUNS = table(SyncRun)
+_CHECKPOINTS = table(SyncCheckpoint)
+_CONNECTIONS = table(Connection)
 _bp = sa.bindparam
 _CONNECTION_EXISTS = sa.select(_CONNECTIONS.c.id).where(
     _CONNECTIONS.c.tenant_id == _bp("tid"), _CONNECTIONS.c.id == _bp("cid")

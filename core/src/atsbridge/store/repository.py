@@ -28,7 +28,7 @@ from atsbridge import paths
 from atsbridge.errors import NotFound
 from atsbridge.store import migrate
 from atsbridge.store.engine import SQLITE_BEGIN, create_engine, parse_url, sqlite_path
-from atsbridge.store.tables import TENANT_TABLES, Connection, Tenant, TenantOwned
+from atsbridge.store.tables import TENANT_TABLES, Connection, Tenant, TenantOwned, table
 
 M = TypeVar("M", bound=TenantOwned)
 Clock = Callable[[], datetime]
@@ -150,7 +150,7 @@ class Store:
                 self._nesting.depth = depth
 
 
-_TENANTS = Tenant.__table__  # type: ignore[attr-defined]
+_TENANTS = table(Tenant)
 _TENANT_BY_KEY = sa.select(_TENANTS.c.id).where(_TENANTS.c.key == sa.bindparam("key"))
 
 

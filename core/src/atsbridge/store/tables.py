@@ -28,6 +28,11 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+def table(model: type[SQLModel]) -> sa.Table:
+    """A model's Core table, for the statements services build and cache themselves."""
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
     return Field(  # type: ignore[call-overload]
         default=None if nullable else ...,
