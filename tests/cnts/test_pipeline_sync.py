@@ -364,3 +364,34 @@ def test_second_emails_and_phones_match_list_and_leave_with_their_person(
     cnts.sync("acme", "pipeats")
     assert listed(cnts, "acme", "P1") == {"y"}
     assert extra_keys() == set()
+
+
+def test_each_next_jobs_first_page_is_fetched_ahead_and_a_wrong_guess_is_dropped(
+    app: Atsbridge, cnts: CntsService, pipe: PipelineAts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atsbridge.services.sync import SyncRunner
+
+    connect(app, "acme")
+    for j in range(4):
+        link(app, "acme", f"P{j}", f"J{j}")
+        pipe.put(f"J{j}", f"c{j}")
+    cnts.sync("acme", "pipeats")
+    # Fetched ahead with the guessed start, and used: one request per job, none wasted.
+    assert [q.job_ats_id for q in pipe.queries] == ["J0", "J1", "J2", "J3"]
+
+    pipe.queries.clear()
+    real = SyncRunner.pass_starts
+
+    def wrong_guess(self, session, kind, plans):  # type: ignore[no-untyped-def]
+        return {scope: (scope, "7", None) for scope in real(self, session, kind, plans)}
+
+    monkeypatch.setattr(SyncRunner, "pass_starts", wrong_guess)
+    for j in range(4):
+        pipe.put(f"J{j}", f"d{j}")
+    cnts.sync("acme", "pipeats", full=True)
+    for j in range(4):
+        assert listed(cnts, "acme", f"P{j}") == {f"c{j}", f"d{j}"}
+    # J1..J3 were each asked once at the guessed cursor (thrown away), then from the start.
+    guessed = [q.job_ats_id for q in pipe.queries if q.cursor == "7"]
+    assert guessed == ["J1", "J2", "J3"]
+    assert [q.job_ats_id for q in pipe.queries if q.cursor is None] == ["J0", "J1", "J2", "J3"]
