@@ -202,3 +202,21 @@ def test_worker_processes_relay_status_changes_to_this_process(
                 for run in repo.all(repo.select(SyncRun).where(SyncRun.kind == "candidates"))
             }
         assert all(not str(h).endswith(f":{os.getpid()}") for h in hosts)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("REVIEW", "Review", True),
+        ("PHONE_SCREEN", "Phone Screen", True),
+        ("Reference-Check", "reference check", True),
+        ("Onsite", "Offer", False),
+        ("Screen", "Screening", False),
+        (None, "Review", False),
+        (None, None, True),
+    ],
+)
+def test_a_stage_in_another_spelling_is_the_same_stage(a: str | None, b: str | None, same: bool):
+    from atsbridge.services.leads import _same_stage
+
+    assert _same_stage(a, b) is same

@@ -35,6 +35,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -261,6 +262,18 @@ class StatusChanges:
                 )
 
 
+_STAGE_SEPARATORS = re.compile(r"[\W_]+")
+
+
+def _same_stage(a: str | None, b: str | None) -> bool:
+    """One stage however it is spelled: case, spaces, underscores and punctuation aside."""
+    if a is None or b is None:
+        return a == b
+    return _STAGE_SEPARATORS.sub(" ", a).strip().casefold() == (
+        _STAGE_SEPARATORS.sub(" ", b).strip().casefold()
+    )
+
+
 def record_candidates(
     repo: TenantRepo,
     connection_id: int,
@@ -317,7 +330,10 @@ def record_candidates(
         candidate = found
         changes.matched += 1
         status = CandidateStatus(candidate.status).value
-        if (row.ats_status, row.stage) == (status, candidate.stage):
+        if row.ats_status == status and _same_stage(row.stage, candidate.stage):
+            # Nothing moved; keep the listing's spelling of the stage (a push may have
+            # answered the stage's id where the listing gives its name: REVIEW, Review).
+            row.stage = candidate.stage
             if row.ats_status_raw != candidate.status_raw:
                 row.ats_status_raw = candidate.status_raw
             continue
