@@ -53,6 +53,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -341,38 +342,17 @@ def person_keys(
     default_country: str | None = None,
 ) -> _Keys:
     problems: list[str] = []
-    normalized: str | None = None
-    if linkedin is not None and linkedin.strip():
-        try:
-            normalized = identity.normalize_linkedin(linkedin)
-        except identity.InvalidIdentifier as exc:
-            problems.append(str(exc))
+    linkedins = _normalize_many([linkedin], identity.normalize_linkedin, problems)
+    phone = partial(identity.normalize_phone, default_country=default_country)
     return _Keys(
-        emails=_normalize_many(emails, identity.normalize_email, problems) if emails else [],
-        linkedin=normalized,
-        phones=_normalize_phones(phones, default_country, problems) if phones else [],
+        emails=_normalize_many(emails, identity.normalize_email, problems),
+        linkedin=linkedins[0] if linkedins else None,
+        phones=_normalize_many(phones, phone, problems),
         name_norm=identity.normalize_name(name) if name else "",
         company_norm=identity.normalize_company(company) if company else "",
         city_norm=identity.normalize_city(city) if city else "",
         problems=problems,
     )
-
-
-def _normalize_phones(
-    values: Iterable[str | None], default_country: str | None, problems: list[str]
-) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        if value is None or not value.strip():
-            continue
-        try:
-            normalized = identity.normalize_phone(value, default_country)
-        except identity.InvalidIdentifier as exc:
-            problems.append(str(exc))
-            continue
-        if normalized not in out:
-            out.append(normalized)
-    return out
 
 
 # --- matching --------------------------------------------------------------------------------
@@ -709,8 +689,14 @@ def _file_fingerprint(keys: _Keys) -> str:
     Stored as the row's external id; changing it would make a re-import of an earlier
     file add its people again.
     """
-    data = [keys.emails, keys.linkedin, keys.phones, keys.name_norm, keys.company_norm]
-    data.append(keys.city_norm)
+    data = [
+        keys.emails,
+        keys.linkedin,
+        keys.phones,
+        keys.name_norm,
+        keys.company_norm,
+        keys.city_norm,
+    ]
     return hashlib.sha1(json.dumps(data).encode(), usedforsecurity=False).hexdigest()
 
 
@@ -964,7 +950,8 @@ def sync_candidates(
 
     def one(scope: str, run_full: bool, ahead: PageAhead, then: PageKey | None) -> RunReport | None:
         try:
-            return runner.run(
+            return run_job(
+                runner,
                 session,
                 kind,
                 scope,
@@ -976,12 +963,6 @@ def sync_candidates(
         except (AuthError, AtsUnavailable) as exc:
             fatal.append(exc)
             return None
-        except Conflict as exc:
-            log.warning("skipping job %s: %s", scope, exc)
-        except AtsbridgeError as exc:
-            log.warning("candidate sync of job %s failed: %s", scope, exc)
-            return last_run(app.store, session, scope)
-        return None
 
     def lane(numbered: list[tuple[int, tuple[str, bool]]]) -> list[tuple[int, RunReport]]:
         # Jobs one after another, each one's first page fetched while the previous one's
@@ -1048,6 +1029,29 @@ def _positive_int(settings: dict, key: str, default: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise BadInput(f"setting {key} must be a positive whole number, not {value!r}")
     return value
+
+
+def run_job(
+    runner: SyncRunner,
+    session: PluginSession,
+    kind: CandidatesKind,
+    scope: str,
+    **options: Any,
+) -> RunReport | None:
+    """One job's run as a task reports it: its report; the report of the failed run it
+    left (the ATS refused the job, a malformed payload); None when the job was already
+    being synced elsewhere. Connection-level failures (AuthError, AtsUnavailable) propagate:
+    they stop the whole task."""
+    try:
+        return runner.run(session, kind, scope, **options)
+    except (AuthError, AtsUnavailable):
+        raise
+    except Conflict as exc:
+        log.warning("skipping job %s: %s", scope, exc)
+        return None
+    except AtsbridgeError as exc:
+        log.warning("candidate sync of job %s failed: %s", scope, exc)
+        return last_run(runner.store, session, scope)
 
 
 def last_run(store: Store, session: PluginSession, scope: str) -> RunReport | None:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
-from atsbridge.errors import AtsbridgeError, AtsError, AtsUnavailable, AuthError, Conflict
+from atsbridge.errors import AtsbridgeError, AtsError, AtsUnavailable, AuthError
 from atsbridge.plugins import AtsPlugin
 from atsbridge.services.leads import StatusChanges
 from atsbridge.services.sync import FetchedPage, PageKey, ProgressCallback, RunReport, SyncRunner
@@ -395,7 +395,7 @@ def _work(
     stopping: Any,
 ) -> None:
     """A worker's life: store job after job until told to end."""
-    from atsbridge.services.cnts import CandidatesKind, last_run
+    from atsbridge.services.cnts import CandidatesKind, last_run, run_job
 
     store = Store(setup.db_url, migrate_now=False)
     store.write_gate = gate
@@ -428,21 +428,15 @@ def _work(
 
         while (job := inbox.next_job()) is not None:
             index, scope, full = job
-            report: RunReport | None = None
             try:
-                report = runner.run(
-                    session, kind, scope, full=full, on_progress=progress, ahead=inbox
+                report = run_job(
+                    runner, session, kind, scope, full=full, on_progress=progress, ahead=inbox
                 )
             except _Stopped:
                 break
-            except AtsUnavailable:
+            except (AuthError, AtsUnavailable):
                 # The task is stopping (the feeder saw it first and raises it); this run is
                 # recorded as failed, the jobs already queued here are still stored.
-                report = last_run(store, session, scope)
-            except Conflict as exc:
-                log.warning("skipping job %s: %s", scope, exc)
-            except AtsbridgeError as exc:
-                log.warning("candidate sync of job %s failed: %s", scope, exc)
                 report = last_run(store, session, scope)
             results.put(("done", index, report))
     except BaseException:
