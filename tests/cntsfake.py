@@ -4,6 +4,7 @@ clock, and shortcuts to connect a tenant and link jobs (tests/cnts)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,8 @@ class PipelineAts:
         self.queries: list[CandidateQuery] = []
         self.fail_jobs: dict[str, Exception] = {}
         self.delay = 0.0  # seconds each listing takes, for tests that stop a sync midway
+        # Called with each listing request before it is answered, to hold one back.
+        self.before_listing: Callable[[CandidateQuery], object] | None = None
 
     # -- test controls -------------------------------------------------------------------
 
@@ -104,6 +107,8 @@ class PipelineAts:
     def atsbridge_list_candidates(self, session: Any, query: CandidateQuery) -> Page:
         self.queries.append(query)
         time.sleep(self.delay)
+        if self.before_listing is not None:
+            self.before_listing(query)
         if query.job_ats_id in self.fail_jobs:
             raise self.fail_jobs[query.job_ats_id]
         people = sorted(

@@ -238,7 +238,7 @@ class _Walk:
             try:
                 page = self.kind.list_page(self.session, scope, cursor, since)
             except (AuthError, AtsUnavailable) as exc:
-                self.fatal.append(exc)
+                self.halt(exc)
                 self._send(worker, ("error", key, True, str(exc)))
                 return
             except AtsbridgeError as exc:
@@ -248,6 +248,11 @@ class _Walk:
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    def halt(self, exc: BaseException) -> None:
+        """Stop the walk for ``exc`` (credentials refused, ATS down): no feeder starts
+        another job, and ``sync_in_processes`` raises it once the workers are done."""
+        self.fatal.append(exc)
 
     @staticmethod
     def _send(worker: _Worker, item: tuple[Any, ...]) -> None:
@@ -269,7 +274,7 @@ class _Walk:
                     self.kind.list_page(self.session, scope, cursor, since),
                 )
             except (AuthError, AtsUnavailable) as exc:
-                self.fatal.append(exc)
+                self.halt(exc)
                 answer = ("error", True, str(exc))
             except AtsbridgeError as exc:
                 answer = ("error", False, str(exc))
