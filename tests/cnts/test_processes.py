@@ -18,7 +18,7 @@ from atsbridge.errors import AtsbridgeError, AtsError, AtsUnavailable, BadInput
 from atsbridge.plugins import PluginRegistry
 from atsbridge.services import cnts as cnts_module
 from atsbridge.services import cnts_processes
-from atsbridge.services.sync import RunReport, SyncRunner
+from atsbridge.services.sync import FetchedPage, RunReport, SyncRunner
 from atsbridge.store import SyncRun
 from cntsfake import Clock, PipelineAts, connect, link
 from sqlalchemy.engine import make_url
@@ -190,7 +190,8 @@ def test_a_task_stopped_from_on_progress_leaves_interrupted_runs_and_no_workers(
     with app.store.tenant("acme") as repo:
         runs = repo.all(repo.select(SyncRun))
     assert runs and "running" not in {run.status for run in runs}
-    assert "succeeded" not in {run.status for run in runs if run.progress.get("scope") == "J11"}
+    succeeded = {run.progress.get("scope") for run in runs if run.status == "succeeded"}
+    assert len(succeeded) < 12
     assert "interrupted" in {run.status for run in runs}
     # The next sync resumes each interrupted pass at its checkpoint and completes them all.
     pipe.delay = 0.0
@@ -199,3 +200,49 @@ def test_a_task_stopped_from_on_progress_leaves_interrupted_runs_and_no_workers(
     assert {r.status for r in reports} == {"succeeded"}
     for j in range(12):
         assert listed(app, f"P{j}") == set(pipe.pipelines[f"J{j}"])
+
+
+def _inbox(*items: tuple[object, ...]) -> cnts_processes._Inbox:
+    ours, theirs = multiprocessing.Pipe()
+    for item in items:
+        theirs.send(item)
+    return cnts_processes._Inbox(ours, None, lambda page: len(page), threading.Event())
+
+
+def _page(items: list[str], next_cursor: str | None) -> FetchedPage:
+    return FetchedPage(items=items, next_cursor=next_cursor)
+
+
+def test_a_worker_stores_the_pages_of_a_job_at_hand_together() -> None:
+    inbox = _inbox(
+        ("job", 0, "J0", True),
+        ("page", ("J0", None, None), _page(["a", "b"], "2")),
+        ("page", ("J0", "2", None), _page(["c", "d"], "4")),
+        ("page", ("J0", "4", None), _page(["e"], None)),
+        ("job", 1, "J1", True),
+    )
+    assert inbox.next_job() == (0, "J0", True)
+    page = inbox.take("J0", None, None)
+    # One page for the runner, its cursor that of the last: the checkpoint resumes after it.
+    assert page is not None and list(page.items) == ["a", "b", "c", "d", "e"]
+    assert page.next_cursor is None and page.prepared == 5
+    assert inbox.next_job() == (1, "J1", True)
+
+
+def test_pages_are_stored_together_only_up_to_the_batch_and_never_across_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cnts_processes, "BATCH_ITEMS", 3)
+    inbox = _inbox(
+        ("page", ("J0", None, None), _page(["a", "b"], "2")),
+        ("page", ("J0", "2", None), _page(["c", "d"], "4")),
+        ("page", ("J0", "4", None), _page(["e"], "5")),
+        ("error", ("J0", "5", None), False, "job J0 not found"),
+    )
+    first = inbox.take("J0", None, None)
+    assert first is not None and list(first.items) == ["a", "b", "c", "d"]
+    assert first.next_cursor == "4"
+    second = inbox.take("J0", "4", None)
+    assert second is not None and list(second.items) == ["e"] and second.next_cursor == "5"
+    with pytest.raises(AtsError, match="job J0 not found"):
+        inbox.take("J0", "5", None)

@@ -14,8 +14,10 @@ processes:
   a bounded number of pages: one that falls behind slows the walk, never fills memory.
 * **Each worker** runs the ordinary ``SyncRunner`` with the ordinary ``CandidatesKind`` on
   its own database connection: the page normalised, then one transaction per page with its
-  checkpoint, run records, full-pass removals. Should its checkpoint say a pass starts
-  elsewhere than this process guessed, it asks for the pages it needs itself. Status
+  checkpoint, run records, full-pass removals (the pages of a job already at hand count as
+  one page: a transaction and its bookkeeping cost as much as a page of people). Should
+  its checkpoint say a pass starts elsewhere than this process guessed, it asks for the
+  pages it needs itself. Status
   changes of exported leads, progress and run reports come back here, and are fired and
   reported from this process as they would be without workers.
 
@@ -61,6 +63,9 @@ log = logging.getLogger(__name__)
 _GRACE = 10.0
 # How often a wait for workers checks that they are still alive.
 _PATIENCE = 1.0
+# The most people a worker stores in one transaction when several pages of a job are at
+# hand (``_Inbox._with_pages_at_hand``).
+BATCH_ITEMS = 1000
 
 Plan = tuple[str, bool]  # ATS job id (the scope), full pass?
 
@@ -365,11 +370,37 @@ class _Inbox:
         if item[0] in ("page", "error") and item[1] == (scope, cursor, since):
             if item[0] == "error":
                 raise (AtsUnavailable if item[2] else AtsError)(item[3])
-            return self._prepared(item[2])
+            return self._prepared(self._with_pages_at_hand(scope, since, item[2]))
         # Not the page this run needs (its pass starts elsewhere): ``next_job`` skips it
         # later, and the runner fetches through ``fetch``.
         self.held = item
         return None
+
+    def _with_pages_at_hand(
+        self, scope: str, since: datetime | None, page: FetchedPage
+    ) -> FetchedPage:
+        """``page`` and the job's following pages already in the pipe, as one page.
+
+        The runner stores a page per transaction, with its checkpoint and run record: for
+        the common pipeline of a page or two, those writes and the commit cost as much
+        again as the people. Pages at hand are stored together instead (never waited for,
+        up to BATCH_ITEMS people); the checkpoint then names the page after the last one,
+        so a crash still resumes at the first page not stored.
+        """
+        items = list(page.items)
+        while (
+            page.next_cursor is not None
+            and len(items) < BATCH_ITEMS
+            and self.held is None
+            and self.pages.poll()
+        ):
+            item = self._next()
+            if item[0] != "page" or item[1] != (scope, page.next_cursor, since):
+                self.held = item  # an error, or another job: taken as it comes
+                break
+            page = item[2]
+            items.extend(page.items)
+        return FetchedPage(items=items, next_cursor=page.next_cursor)
 
     def fetch(
         self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
