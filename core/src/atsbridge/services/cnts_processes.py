@@ -17,9 +17,8 @@ processes:
   checkpoint, run records, full-pass removals (the pages of a job already at hand count as
   one page: a transaction and its bookkeeping cost as much as a page of people). Should
   its checkpoint say a pass starts elsewhere than this process guessed, it asks for the
-  pages it needs itself. Status
-  changes of exported leads, progress and run reports come back here, and are fired and
-  reported from this process as they would be without workers.
+  pages it needs itself. Status changes of exported leads, progress and run reports come
+  back here, and are fired and reported from this process as they would be without workers.
 
 A worker killed mid-job leaves what the runner leaves after any crash: committed pages
 with their checkpoint, and a run presumed dead once its process is gone. Workers need the
