@@ -8,6 +8,7 @@ stores and serves them. Unified enums sit beside the ATS's own raw value (``stat
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -135,7 +136,12 @@ class JobQuery:
     )
 
 
-@attrs.frozen
+# A candidate crosses a process boundary (pipe to the storing worker) hundreds of thousands
+# of times per pipeline sync, so it pickles compactly: as a call of the class with its field
+# values in order, instead of attrs' slots state (a dict per object, rebuilt attribute by
+# attribute). The converters run again on unpickling, which is safe: they return an
+# already-converted value unchanged (``tuple(t) is t`` for a tuple).
+@attrs.frozen(getstate_setstate=False)
 class Candidate:
     """A person in one job's pipeline, with where they stand in it."""
 
@@ -157,6 +163,13 @@ class Candidate:
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[type[Candidate], tuple[Any, ...]]:
+        return Candidate, _candidate_values(self)
+
+
+# Every field, in ``__init__``'s positional order (all are init, none keyword-only).
+_candidate_values = operator.attrgetter(*(a.name for a in attrs.fields(Candidate)))
 
 
 @attrs.frozen
