@@ -359,3 +359,50 @@ def test_events_cover_request_response_retry_and_error():
     kinds = [e.kind for e in events]
     assert kinds == ["request", "response", "retry", "request", "response", "error"]
     assert events[1].status == 503 and events[2].attempt == 1
+
+
+# --- cookies -----------------------------------------------------------------------------------
+
+
+def test_cookies_an_ats_sets_are_sent_back():
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Cookie"))
+        if len(seen) == 1:
+            return httpx.Response(200, headers={"Set-Cookie": "lb=node-2; Path=/"})
+        if len(seen) == 2:
+            return httpx.Response(200, headers={"SET-COOKIE": "sid=abc; Path=/v1"})
+        return httpx.Response(200)
+
+    client = HttpClient("https://ats.test", transport=httpx.MockTransport(handler))
+    client.get("/v1/jobs")
+    client.get("/v1/jobs")
+    client.get("/v1/jobs")
+    client.get("/other")
+    assert seen == [None, "lb=node-2", "sid=abc; lb=node-2", "lb=node-2"]
+
+
+def test_responses_setting_no_cookie_skip_the_cookie_jar(monkeypatch):
+    import http.cookiejar
+
+    calls: list[str] = []
+    original = http.cookiejar.CookieJar.extract_cookies
+
+    def counting(self, response, request):  # type: ignore[no-untyped-def]
+        calls.append(request.get_full_url())
+        return original(self, response, request)
+
+    monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", counting)
+    answers = iter(
+        [
+            httpx.Response(200, headers={"Content-Type": "application/json"}),
+            httpx.Response(200, headers={"Set-Cookie2": 'a="1"; Version="1"'}),
+            httpx.Response(200, headers={"set-cookie": "b=2"}),
+        ]
+    )
+    client = HttpClient("https://ats.test", transport=httpx.MockTransport(lambda r: next(answers)))
+    for path in ("/none", "/rfc2965", "/netscape"):
+        client.get(path)
+    assert calls == ["https://ats.test/rfc2965", "https://ats.test/netscape"]
+    assert dict(client._http.cookies) == {"b": "2"}  # the default policy ignores Set-Cookie2
