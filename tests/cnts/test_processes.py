@@ -246,3 +246,27 @@ def test_pages_are_stored_together_only_up_to_the_batch_and_never_across_an_erro
     assert second is not None and list(second.items) == ["e"] and second.next_cursor == "5"
     with pytest.raises(AtsError, match="job J0 not found"):
         inbox.take("J0", "5", None)
+
+
+def test_a_workers_first_page_at_hand_is_normalised_before_the_run_takes_it() -> None:
+    inbox = _inbox(
+        ("page", ("J0", None, None), _page(["a", "b"], "2")),
+        ("page", ("J0", "2", None), _page(["c"], None)),
+        ("job", 1, "J1", True),
+    )
+    assert inbox.at_hand("J1") is None  # another job's page is not this run's
+    assert inbox.at_hand("J0") == ("J0", None, None)
+    prepared = inbox.held[0][2].prepared
+    assert prepared == 3  # both pages at hand, normalised once, outside any transaction
+    page = inbox.take("J0", None, None)
+    assert page is not None and list(page.items) == ["a", "b", "c"] and page.prepared == 3
+    assert inbox.at_hand("J1") is None  # a job, not a page
+    assert inbox.next_job() == (1, "J1", True)
+    assert inbox.at_hand("J1") is None  # nothing in the pipe: never waits
+
+
+def test_an_error_is_never_at_hand() -> None:
+    inbox = _inbox(("error", ("J0", None, None), True, "ATS down"))
+    assert inbox.at_hand("J0") is None
+    with pytest.raises(AtsUnavailable, match="ATS down"):
+        inbox.take("J0", None, None)

@@ -150,3 +150,95 @@ def test_since_is_passed_to_every_prefetched_request(app) -> None:
     kind.fetch = lambda s, scope, cursor, since: seen.append(since) or real(s, scope, cursor, since)  # type: ignore[method-assign]
     _run(app, kind)
     assert seen == [SEEN_UP_TO - DEFAULT_OVERLAP] * 4
+
+
+class AtHand:
+    """A page source holding one page ready, as a worker or a prefetch left it."""
+
+    def __init__(self, key: tuple[str, str | None, datetime | None], page: FetchedPage):
+        self.key, self.page = key, page
+        self.taken: list[tuple[str, str | None, datetime | None]] = []
+        self.requested: list[tuple[str, str | None, datetime | None]] = []
+
+    def request(self, scope, cursor, since) -> None:
+        self.requested.append((scope, cursor, since))
+
+    def at_hand(self, scope):
+        return self.key if self.page is not None and self.key[0] == scope else None
+
+    def take(self, scope, cursor, since) -> FetchedPage | None:
+        if self.page is None or (scope, cursor, since) != self.key:
+            return None
+        self.taken.append(self.key)
+        page, self.page = self.page, None
+        return page
+
+
+def _counting_transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    opened: list[str] = []
+    real = SyncRunner._transaction
+
+    def counted(self, tenant):  # type: ignore[no-untyped-def]
+        opened.append(tenant)
+        return real(self, tenant)
+
+    monkeypatch.setattr(SyncRunner, "_transaction", counted)
+    return opened
+
+
+def _run_with(app, kind: Pages, ahead: AtHand, progress: list | None = None):
+    with app.open_session("acme", "jobfake") as session:
+        runner = SyncRunner(app.store, clock=app.clock)
+        on_progress = progress.append if progress is not None else None
+        return runner.run(session, kind, ahead=ahead, on_progress=on_progress)
+
+
+def test_a_first_page_at_hand_is_stored_in_the_runs_first_transaction(
+    app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind = Pages()
+    ahead = AtHand(("", None, None), FetchedPage(items=["item0"], next_cursor=None))
+    opened = _counting_transactions(monkeypatch)
+    progress: list = []
+    report = _run_with(app, kind, ahead, progress)
+    assert len(opened) == 1  # run record, page, checkpoint: one commit
+    assert report.status == "succeeded" and report.pages == 1 and report.counts["added"] == 1
+    assert kind.stored == ["item0"] and kind.fetched == []
+    assert progress == [report]
+    with app.open_session("acme", "jobfake") as session:
+        runs = SyncRunner(app.store, clock=app.clock).runs(session.tenant, session.ats)
+    assert [(r.status, r.pages) for r in runs] == [("succeeded", 1)]
+
+
+def test_a_first_page_at_hand_asks_for_the_next_one_and_the_pass_goes_on(app) -> None:
+    kind = Pages()
+    ahead = AtHand(("", None, None), FetchedPage(items=["item0"], next_cursor="1"))
+    report = _run_with(app, kind, ahead)
+    assert ahead.requested[0] == ("", "1", None)  # asked while the first page was stored
+    assert report.status == "succeeded" and report.pages == 4
+    assert kind.stored == ["item0", "item1", "item2", "item3"]
+    assert kind.fetched == ["1", "2", "3"]
+
+
+def test_a_first_page_that_fails_to_store_leaves_a_failed_run_and_nothing_stored(app) -> None:
+    kind = Pages()
+    kind.fail_apply = "bad"
+    ahead = AtHand(("", None, None), FetchedPage(items=["bad"], next_cursor="1"))
+    with pytest.raises(RuntimeError, match="cannot store bad"):
+        _run_with(app, kind, ahead)
+    assert kind.stored == []
+    with app.open_session("acme", "jobfake") as session:
+        runs = SyncRunner(app.store, clock=app.clock).runs(session.tenant, session.ats)
+    assert [(r.status, r.pages) for r in runs] == [("failed", 0)]
+    assert "cannot store bad" in runs[0].errors[-1]
+    again = Pages()
+    _run(app, again)
+    assert again.fetched == [None, "1", "2", "3"]  # the pass starts over: nothing was kept
+
+
+def test_a_page_at_hand_for_another_start_is_left_and_the_pass_fetches_its_own(app) -> None:
+    kind = Pages()
+    ahead = AtHand(("", "5", None), FetchedPage(items=["item5"], next_cursor=None))
+    report = _run_with(app, kind, ahead)
+    assert ahead.taken == [] and ahead.requested[0] == ("", "1", None)
+    assert report.status == "succeeded" and kind.fetched == [None, "1", "2", "3"]

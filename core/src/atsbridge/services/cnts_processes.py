@@ -37,6 +37,7 @@ import threading
 import time
 import traceback
 import types
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -339,12 +340,13 @@ class _Inbox:
         self.asks = asks
         self.stopping = stopping
         self.prepare = prepare
-        self.held: tuple[Any, ...] | None = None
+        # Items read off the pipe and not yet used, in order (a page looked at, and an item
+        # read past the pages it was stored together with).
+        self.held: deque[tuple[Any, ...]] = deque()
 
     def _next(self) -> tuple[Any, ...]:
-        if self.held is not None:
-            item, self.held = self.held, None
-            return item
+        if self.held:
+            return self.held.popleft()
         try:
             return cast(tuple[Any, ...], self.pages.recv())
         except (EOFError, OSError):  # the feeding process is gone
@@ -362,6 +364,21 @@ class _Inbox:
     def request(self, scope: str, cursor: str | None, since: datetime | None) -> None:
         pass  # every page of the job comes anyway
 
+    def at_hand(self, scope: str) -> PageKey | None:
+        if not self.held:
+            if self.stopping.is_set() or not self.pages.poll():
+                return None
+            self.held.append(self._next())
+        item = self.held[0]
+        if item[0] != "page" or item[1][0] != scope:
+            return None
+        if item[2].prepared is None:
+            # Normalised now, before the runner opens the transaction it stores it in.
+            self.held.popleft()
+            page = self._prepared(self._with_pages_at_hand(scope, item[1][2], item[2]))
+            self.held.appendleft(("page", item[1], page))
+        return cast(PageKey, item[1])
+
     def take(self, scope: str, cursor: str | None, since: datetime | None) -> FetchedPage | None:
         item = self._next()
         if item[0] == "end" or self.stopping.is_set():  # the task stopped mid-job
@@ -369,10 +386,13 @@ class _Inbox:
         if item[0] in ("page", "error") and item[1] == (scope, cursor, since):
             if item[0] == "error":
                 raise (AtsUnavailable if item[2] else AtsError)(item[3])
-            return self._prepared(self._with_pages_at_hand(scope, since, item[2]))
+            page: FetchedPage = item[2]
+            if page.prepared is not None:  # by ``at_hand``
+                return page
+            return self._prepared(self._with_pages_at_hand(scope, since, page))
         # Not the page this run needs (its pass starts elsewhere): ``next_job`` skips it
         # later, and the runner fetches through ``fetch``.
-        self.held = item
+        self.held.appendleft(item)
         return None
 
     def _with_pages_at_hand(
@@ -390,12 +410,12 @@ class _Inbox:
         while (
             page.next_cursor is not None
             and len(items) < BATCH_ITEMS
-            and self.held is None
+            and not self.held
             and self.pages.poll()
         ):
             item = self._next()
             if item[0] != "page" or item[1] != (scope, page.next_cursor, since):
-                self.held = item  # an error, or another job: taken as it comes
+                self.held.append(item)  # an error, or another job: taken as it comes
                 break
             page = item[2]
             items.extend(page.items)

@@ -3,7 +3,8 @@
 A *kind* (jobs, candidates, statuses...) knows how to fetch one page from the ATS and how to
 apply it to the store. The runner owns everything else, the same way for every kind:
 
-* one ``SyncRun`` row per run, created before the first request and updated after every
+* one ``SyncRun`` row per run, created before the first request (or, when a page source
+  already holds the first page, in the transaction that stores it) and updated after every
   page (pages, counts, progress, heartbeat), so another process can watch it run;
 * a *pass* is the walk from the first page to the last. Every page is applied in one
   transaction together with the checkpoint of the next page's cursor, so a run killed
@@ -342,6 +343,13 @@ class PageSource(Protocol):
         """That page if this source has it (its fetch error re-raised), else None."""
         ...
 
+    def at_hand(self, scope: str) -> PageKey | None:
+        """The request of ``scope`` whose page (not an error) is here now, else None.
+
+        The run then stores that page in its first transaction, with the run's record.
+        """
+        ...
+
 
 class PageAhead:
     """At most one ``kind.fetch`` in flight on a helper thread (see ``SyncKind.prefetch``).
@@ -373,6 +381,14 @@ class PageAhead:
         future = self.pending[1]
         self.pending = None
         return future.result()
+
+    def at_hand(self, scope: str) -> PageKey | None:
+        if self.pending is None:
+            return None
+        key, future = self.pending
+        if key[0] != scope or not future.done() or future.exception() is not None:
+            return None
+        return key
 
     def discard(self) -> None:
         if self.pending is not None:
@@ -410,6 +426,25 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 ProgressCallback = Callable[[RunReport], None]
+
+
+@attrs.frozen
+class _Written:
+    """What storing a page changed, applied to the run and its pass once committed."""
+
+    high_water: datetime | None
+    pass_pages: int
+    counts: dict[str, int]
+    errors: list[str]
+    progress: dict[str, Any]
+
+
+class _FirstPageFailed(Exception):
+    """Storing the first page failed in the run's first transaction (``SyncRunner._run``)."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
 
 
 @attrs.frozen
@@ -463,21 +498,46 @@ class SyncRunner:
         first request of the scope it runs next (``pass_starts``); without ``ahead``, a
         kind that allows prefetching gets one for this run.
         """
-        run, state = self._begin(session, kind, scope, full)
         own = None
         if ahead is None and getattr(kind, "prefetch", False):
             ahead = own = PageAhead(kind, session)
         try:
+            return self._run(session, kind, scope, full, on_progress, ahead, then)
+        finally:
+            if own is not None:
+                own.close()
+
+    def _run(
+        self,
+        session: PluginSession,
+        kind: SyncKind,
+        scope: str,
+        full: bool,
+        on_progress: ProgressCallback | None,
+        ahead: PageSource | None,
+        then: PageKey | None,
+    ) -> RunReport:
+        try:
+            run, state, report = self._begin(session, kind, scope, full, ahead, then)
+        except _FirstPageFailed as failed:
+            # The page failed in the run's first transaction and took the run with it:
+            # record both as a run begun and then failed, as if apart.
+            run, state, _ = self._begin(session, kind, scope, full)
+            self._fail(session, run.id, failed.error)
+            raise failed.error from None
+        try:
             # Inside the try: a callback that raises at the first report (a host stopping)
             # must still record the run as failed or interrupted, never leave it "running".
+            if report is not None:
+                kind.after_commit()
             if on_progress:
-                on_progress(run.report(session, kind.name))
+                on_progress(report or run.report(session, kind.name))
+            if report is not None and report.status != "running":
+                return report
             page = self._page(session, kind, scope, state, ahead)
             while True:
-                if ahead is not None and page.next_cursor is not None:
-                    ahead.request(scope, page.next_cursor, state.since)
-                elif ahead is not None and then is not None:
-                    ahead.request(*then)
+                if ahead is not None:
+                    self._request_next(ahead, scope, page, state.since, then)
                 report = self._apply(session, kind, scope, run, state, page)
                 kind.after_commit()
                 if on_progress:
@@ -488,9 +548,19 @@ class SyncRunner:
         except BaseException as exc:
             self._fail(session, run.id, exc)
             raise
-        finally:
-            if own is not None:
-                own.close()
+
+    @staticmethod
+    def _request_next(
+        ahead: PageSource,
+        scope: str,
+        page: FetchedPage,
+        since: datetime | None,
+        then: PageKey | None,
+    ) -> None:
+        if page.next_cursor is not None:
+            ahead.request(scope, page.next_cursor, since)
+        elif then is not None:
+            ahead.request(*then)
 
     @staticmethod
     def _page(
@@ -541,8 +611,19 @@ class SyncRunner:
     # tenant criteria and unit of work cost more than a page of candidates took to store.
 
     def _begin(
-        self, session: PluginSession, kind: SyncKind, scope: str, full: bool
-    ) -> tuple[_Run, _Pass]:
+        self,
+        session: PluginSession,
+        kind: SyncKind,
+        scope: str,
+        full: bool,
+        ahead: PageSource | None = None,
+        then: PageKey | None = None,
+    ) -> tuple[_Run, _Pass, RunReport | None]:
+        """Claim the checkpoint and record the run. When ``ahead`` already holds the page
+        the pass starts with (fetched while the last scope was stored), store it too, one
+        transaction and commit fewer for a scope of one page; its report then, else None."""
+        # Asked before the transaction: the source may still have to normalise the page.
+        at_hand = ahead.at_hand(scope) if ahead is not None else None
         now = self.clock()
         with self._transaction(session.tenant) as repo:
             conn = repo.session.connection()
@@ -589,7 +670,18 @@ class SyncRunner:
                     "b_now": now,
                 },
             )
-            return run, state
+            if ahead is None or at_hand != (scope, state.cursor, state.since):
+                return run, state, None  # another page, or none yet: ``_page`` gets it
+            page = ahead.take(*at_hand)
+            if page is None:
+                return run, state, None
+            self._request_next(ahead, scope, page, state.since, then)  # fetched meanwhile
+            page_now = self._page_time(state)
+            try:
+                written = self._write(repo, session, kind, scope, run, state, page, page_now)
+            except Exception as exc:
+                raise _FirstPageFailed(exc) from exc
+        return run, state, self._written(session, kind, run, state, page, written, page_now)
 
     def _claim(
         self,
@@ -655,6 +747,11 @@ class SyncRunner:
             return _NewCheckpoint(id=inserted[0], cursor=None, high_water=None)
         return row
 
+    def _page_time(self, state: _Pass) -> datetime:
+        # Rows seen by this pass must read as seen after its start, even when a resumed pass
+        # runs on a host whose clock lags the one that started it.
+        return max(self.clock(), state.started_at + timedelta(microseconds=1))
+
     def _apply(
         self,
         session: PluginSession,
@@ -664,64 +761,95 @@ class SyncRunner:
         state: _Pass,
         page: FetchedPage,
     ) -> RunReport:
-        # Rows seen by this pass must read as seen after its start, even when a resumed pass
-        # runs on a host whose clock lags the one that started it.
-        now = max(self.clock(), state.started_at + timedelta(microseconds=1))
+        now = self._page_time(state)
         with self._transaction(session.tenant) as repo:
-            outcome = kind.apply(repo, session.connection_id, scope, page, now)
-            high_water = _later(state.high_water, outcome.high_water)
-            done = page.next_cursor is None
-            if done:
-                info = PassInfo(
-                    full=state.since is None, started_at=state.started_at, since=state.since
-                )
-                final = kind.finish(repo, session.connection_id, scope, info, now)
-                outcome.removed += final.removed
-                outcome.updated += final.updated
-                outcome.errors.extend(final.errors)
-                mark = high_water
-                if mark is None and getattr(kind, "clock_high_water", False):
-                    # The ATS reported no update times (Workday requisitions carry none):
-                    # the pass saw the ATS as of its start, so that is where the next one
-                    # begins, less the overlap that also absorbs clock skew.
-                    mark = state.started_at
-            following = attrs.evolve(
-                state, cursor=page.next_cursor, high_water=high_water, pages=state.pages + 1
-            )
-            owner = {"tid": repo.tenant_id, "rid": run.id, "b_now": now}
-            conn = repo.session.connection()
-            # Both writes name this run as the owner: a run taken over meanwhile (presumed
-            # dead by another host) matches no row and stops here, its page rolled back,
-            # rather than write a cursor that no longer belongs to it.
-            if done:
-                mark = _later(run.checkpoint_high_water, mark)
-                checkpoint = conn.execute(
-                    _PASS_DONE, {**owner, "cpid": run.checkpoint_id, "b_high_water": mark}
-                )
-            else:
-                checkpoint = conn.execute(
-                    _NEXT_PAGE, {**owner, "cpid": run.checkpoint_id, "b_cursor": following.dump()}
-                )
-            counts = {k: run.counts.get(k, 0) + v for k, v in outcome.counts().items()}
-            errors = [*run.errors, *outcome.errors][-100:] if outcome.errors else run.errors
-            progress = self._progress(scope, following, run.pages + 1, run.resumed, now)
-            if done:
-                progress["phase"] = "done"
-            written = conn.execute(
-                _RUN_DONE if done else _RUN_PAGE,
-                {
-                    **owner,
-                    "b_pages": run.pages + 1,
-                    "b_counts": counts,
-                    "b_errors": errors,
-                    "b_progress": progress,
-                },
-            )
-            if checkpoint.rowcount != 1 or written.rowcount != 1:
-                raise Conflict(f"{kind.name} sync run {run.id} of {session.label} was taken over")
-        state.high_water, state.cursor, state.pages = high_water, page.next_cursor, following.pages
-        run.pages, run.counts, run.errors, run.progress = run.pages + 1, counts, errors, progress
+            written = self._write(repo, session, kind, scope, run, state, page, now)
+        return self._written(session, kind, run, state, page, written, now)
+
+    def _write(
+        self,
+        repo: TenantRepo,
+        session: PluginSession,
+        kind: SyncKind,
+        scope: str,
+        run: _Run,
+        state: _Pass,
+        page: FetchedPage,
+        now: datetime,
+    ) -> _Written:
+        """Store ``page`` with the checkpoint and run record it leads to (not yet committed)."""
+        outcome = kind.apply(repo, session.connection_id, scope, page, now)
+        high_water = _later(state.high_water, outcome.high_water)
+        done = page.next_cursor is None
         if done:
+            info = PassInfo(
+                full=state.since is None, started_at=state.started_at, since=state.since
+            )
+            final = kind.finish(repo, session.connection_id, scope, info, now)
+            outcome.removed += final.removed
+            outcome.updated += final.updated
+            outcome.errors.extend(final.errors)
+            mark = high_water
+            if mark is None and getattr(kind, "clock_high_water", False):
+                # The ATS reported no update times (Workday requisitions carry none):
+                # the pass saw the ATS as of its start, so that is where the next one
+                # begins, less the overlap that also absorbs clock skew.
+                mark = state.started_at
+        following = attrs.evolve(
+            state, cursor=page.next_cursor, high_water=high_water, pages=state.pages + 1
+        )
+        owner = {"tid": repo.tenant_id, "rid": run.id, "b_now": now}
+        conn = repo.session.connection()
+        # Both writes name this run as the owner: a run taken over meanwhile (presumed
+        # dead by another host) matches no row and stops here, its page rolled back,
+        # rather than write a cursor that no longer belongs to it.
+        if done:
+            mark = _later(run.checkpoint_high_water, mark)
+            checkpoint = conn.execute(
+                _PASS_DONE, {**owner, "cpid": run.checkpoint_id, "b_high_water": mark}
+            )
+        else:
+            checkpoint = conn.execute(
+                _NEXT_PAGE, {**owner, "cpid": run.checkpoint_id, "b_cursor": following.dump()}
+            )
+        counts = {k: run.counts.get(k, 0) + v for k, v in outcome.counts().items()}
+        errors = [*run.errors, *outcome.errors][-100:] if outcome.errors else run.errors
+        progress = self._progress(scope, following, run.pages + 1, run.resumed, now)
+        if done:
+            progress["phase"] = "done"
+        written = conn.execute(
+            _RUN_DONE if done else _RUN_PAGE,
+            {
+                **owner,
+                "b_pages": run.pages + 1,
+                "b_counts": counts,
+                "b_errors": errors,
+                "b_progress": progress,
+            },
+        )
+        if checkpoint.rowcount != 1 or written.rowcount != 1:
+            raise Conflict(f"{kind.name} sync run {run.id} of {session.label} was taken over")
+        return _Written(high_water, following.pages, counts, errors, progress)
+
+    @staticmethod
+    def _written(
+        session: PluginSession,
+        kind: SyncKind,
+        run: _Run,
+        state: _Pass,
+        page: FetchedPage,
+        written: _Written,
+        now: datetime,
+    ) -> RunReport:
+        """The run and its pass once ``page`` has committed; its report."""
+        state.high_water, state.cursor, state.pages = (
+            written.high_water,
+            page.next_cursor,
+            written.pass_pages,
+        )
+        run.pages, run.counts, run.errors = run.pages + 1, written.counts, written.errors
+        run.progress = written.progress
+        if page.next_cursor is None:
             run.status, run.ended_at = "succeeded", now
         return run.report(session, kind.name)
 
