@@ -185,23 +185,6 @@ class RateLimiter:
             self._paused_until = max(self._paused_until, self.clock.monotonic() + seconds)
 
 
-class _Cookies(httpx.Cookies):
-    """httpx's cookie jar, minus its costly no-op on responses that set no cookie.
-
-    httpx hands every response to ``http.cookiejar`` through adapter objects (a urllib
-    request and an ``email`` message of the headers) built before the jar looks for a
-    ``Set-Cookie``; on an API answering thousands of pages that set none, that was more
-    than the client's own per-request work. Only a response carrying ``Set-Cookie`` (or the
-    RFC 2965 ``Set-Cookie2``, which the jar also reads) can change the jar, so the rest skip
-    it; cookies an ATS does set are stored and sent back exactly as before.
-    """
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        headers = response.headers
-        if "set-cookie" in headers or "set-cookie2" in headers:
-            super().extract_cookies(response)
-
-
 class HttpClient:
     """An httpx client with the ATS's manners built in. One per plugin session."""
 
@@ -237,9 +220,6 @@ class HttpClient:
             transport=transport,
             limits=httpx.Limits(max_connections=max(1, rate_limit.max_concurrency) * 2),
         )
-        # The public ``cookies`` setter would copy the jar into a plain ``httpx.Cookies``. Were
-        # a future httpx to keep its jar elsewhere, this only leaves its own jar in use.
-        self._http._cookies = _Cookies(self._http.cookies)
 
     def __repr__(self) -> str:
         return f"<HttpClient {self.base_url}>"
