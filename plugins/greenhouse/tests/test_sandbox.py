@@ -191,6 +191,46 @@ def test_candidate_lookup_by_email_and_ids(api, sandbox):
     assert by_ids[0]["email_addresses"][0]["value"] == person.emails[0]
 
 
+def test_id_filtered_reads_serve_what_a_scan_of_every_row_would(api, sandbox):
+    """job_ids, candidate_ids and ids listings read through indexes kept with the data; they
+    must serve exactly the rows a filter over every row picks, also once people are added,
+    applied elsewhere and removed, and a malformed filter is still refused in check order."""
+    jobs = sorted(sandbox.jobs_)
+    sandbox.remove_candidate(str(jobs[0]), sandbox.pipeline(str(jobs[0]))[0])
+    body = {"first_name": "Ada", "last_name": "Lovelace", "application": {"job_id": jobs[1]}}
+    cid = api.post("/v3/candidates", json=body).json()["candidate"]["id"]
+    again = {"candidate_id": cid, "job_id": jobs[2]}
+    assert api.post("/v3/applications", json=again).status_code == 201
+    assert api.post("/v3/applications", json=again).status_code == 422  # already applied
+
+    def scanned(key: str, wanted: set[int]) -> list[int]:
+        apps = sandbox.applications.values()
+        return sorted((a["id"] for a in apps if a[key] in wanted), reverse=True)
+
+    def served(path: str, **params: object) -> list[int]:
+        response = api.get(path, params={"per_page": 500, **params})
+        assert response.status_code == 200, response.text
+        return [row["id"] for row in response.json()]
+
+    for job in jobs[:3]:
+        assert served("/v3/applications", job_ids=job) == scanned("job_id", {job})
+        assert sandbox.pipeline(str(job)) == sorted(
+            {str(a["candidate_id"]) for a in sandbox.applications.values() if a["job_id"] == job}
+        )
+    pair = f"{jobs[1]},{jobs[2]}"
+    assert served("/v3/applications", job_ids=pair) == scanned("job_id", {jobs[1], jobs[2]})
+    assert len(served("/v3/applications", candidate_ids=cid)) == 2
+    assert served("/v3/applications", candidate_ids=cid) == scanned("candidate_id", {cid})
+    assert served("/v3/applications", job_ids=jobs[0], candidate_ids=cid) == []
+    some = [*sorted(sandbox.candidates)[-49:], 1]  # one id that matches no one
+    ids = ",".join(map(str, some))
+    assert served("/v3/candidates", ids=ids) == sorted(some[:-1], reverse=True)
+    refused = api.get("/v3/candidates", params={"ids": "x", "per_page": 0})
+    assert refused.json() == {"errors": ["per_page must be an integer between 1 and 500"]}
+    refused = api.get("/v3/applications", params={"job_ids": "x", "candidate_ids": cid})
+    assert refused.json() == {"errors": ["job_ids must be a comma separated list of integer ids"]}
+
+
 def test_rate_window_headers_and_429(make_sandbox):
     sb = make_sandbox(window=WindowLimit(limit=5, seconds=30.0))
     token = grant(sb).json()["access_token"]
