@@ -217,6 +217,40 @@ def test_a_task_stopped_from_on_progress_leaves_interrupted_runs_and_no_workers(
         assert listed(app, f"P{j}") == set(pipe.pipelines[f"J{j}"])
 
 
+def test_a_stop_while_the_ats_is_slow_leaves_interrupted_runs_and_waits_for_the_call(
+    app: Atsbridge, pipe: PipelineAts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cnts_module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(cnts_processes, "_GRACE", 2.0)
+    seed(app, pipe, 4, cnts_sync_processes=2)
+    for j in range(4):
+        for i in range(8):
+            pipe.put(f"J{j}", f"more{j}-{i}")
+    # Each job's later pages take longer than the grace the workers get to stop in: a
+    # worker waiting for one must stop on its own, not be killed with its run "running".
+    calls: list[str] = []
+
+    def slow(query: Any) -> None:
+        if query.cursor is not None:
+            calls.append("started")
+            time.sleep(4.0)
+            calls.append("returned")
+
+    pipe.before_listing = slow
+
+    def stop(report: RunReport) -> None:
+        raise Stop()
+
+    with app.open_session("acme", "pipeats") as session, pytest.raises(Stop):
+        cnts_module.sync_candidates(app, session, on_progress=stop)
+    # The feeders' calls had returned before the session could be closed.
+    assert calls and calls.count("started") == calls.count("returned")
+    assert multiprocessing.active_children() == []
+    with app.store.tenant("acme") as repo:
+        statuses = {run.status for run in repo.all(repo.select(SyncRun))}
+    assert "running" not in statuses and "interrupted" in statuses
+
+
 def _inbox(*items: tuple[object, ...]) -> cnts_processes._Inbox:
     ours, theirs = multiprocessing.Pipe()
     for item in items:

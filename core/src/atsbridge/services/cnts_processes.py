@@ -125,6 +125,8 @@ def sync_in_processes(
     stopping = context.Event()
     workers: list[_Worker] = []
     walk = _Walk(app, session, kind, workers, plans, starts, on_progress)
+    feeders: list[threading.Thread] = []
+    answerers: list[threading.Thread] = []
     try:
         for number in range(processes):
             pages, pages_there = context.Pipe()
@@ -140,9 +142,9 @@ def sync_in_processes(
             pages_there.close()
             asks_there.close()
             workers.append(_Worker(number, process, pages, asks))
-        threads = [threading.Thread(target=walk.answer, args=(w,), daemon=True) for w in workers]
-        threads += [threading.Thread(target=walk.feed, args=(w,), daemon=True) for w in workers]
-        for thread in threads:
+        answerers += [threading.Thread(target=walk.answer, args=(w,), daemon=True) for w in workers]
+        feeders += [threading.Thread(target=walk.feed, args=(w,), daemon=True) for w in workers]
+        for thread in [*answerers, *feeders]:
             thread.start()
         walk.collect(results)
     finally:
@@ -157,8 +159,16 @@ def sync_in_processes(
             if worker.process.is_alive():
                 worker.process.terminate()
             worker.process.join(timeout=_PATIENCE)
+        # A feeder may still be in a plugin call (a slow ATS): the caller closes the session
+        # once this returns, so wait for it, as PageAhead.close does. Its worker is gone, so
+        # it sends nothing more; the pipes close after it, never under it.
+        for thread in feeders:
+            thread.join()
+        for worker in workers:
             worker.pages.close()
             worker.asks.close()
+        for thread in answerers:
+            thread.join(timeout=_PATIENCE)
     if walk.fatal:
         raise walk.fatal[0]
     if walk.crashed:
@@ -347,6 +357,11 @@ class _Inbox:
     def _next(self) -> tuple[Any, ...]:
         if self.held:
             return self.held.popleft()
+        # A feeder can be stuck in a slow ATS call when the task stops: the worker does not
+        # wait for it, it records its run as interrupted within the grace period.
+        while not self.pages.poll(_PATIENCE / 10):
+            if self.stopping.is_set():
+                return ("end",)
         try:
             return cast(tuple[Any, ...], self.pages.recv())
         except (EOFError, OSError):  # the feeding process is gone
