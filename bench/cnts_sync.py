@@ -18,8 +18,12 @@ ATS's one-listing-at-a-time rule has the sync's requests. It replays every succe
 the sync, but counts people on the pipeline listing's pages only (``LISTINGS``): the sync's
 other reads, such as Greenhouse's candidate lookups, hold no one the listing did not.
 
+The store is an SQLite file in a temporary directory; ``--postgres [ADMIN_URL]`` uses a
+fresh schema in that PostgreSQL database instead (default: the local test database),
+dropped at the end.
+
     .venv/bin/python bench/cnts_sync.py [--ats smartrecruiters] [--jobs 2000] [--per-job 100]
-        [--processes N] [--in-process]
+        [--processes N] [--in-process] [--postgres [ADMIN_URL]]
 """
 
 from __future__ import annotations
@@ -30,9 +34,13 @@ import os
 import resource
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 from atsbridge.api import Atsbridge
 from atsbridge.model import RateLimit, SandboxOptions, SessionContext
 from atsbridge.secrets import resolve_references, unseal
@@ -41,6 +49,9 @@ from atsbridge.sessions import PluginSession
 from atsbridge.store import JobLink
 
 TENANT = "bench"
+PG_ADMIN_URL = os.environ.get(
+    "ATSBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 UNPACED = RateLimit(requests_per_second=100_000.0, burst=100_000, max_concurrency=8)
 # How each plugin's sandbox expects the credential the request log recorded.
 AUTH_HEADERS = {
@@ -129,10 +140,47 @@ def main() -> None:
     parser.add_argument("--per-job", type=int, default=100)
     parser.add_argument("--processes", type=int, default=None)
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--postgres", nargs="?", const=PG_ADMIN_URL, metavar="ADMIN_URL")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="cnts-sync-bench-"))
-    app = Atsbridge(db=f"sqlite:///{workdir / 'store.db'}")
+    with _store(args.postgres) as db:
+        app = Atsbridge(db=db)
+        try:
+            _bench(app, args)
+        finally:
+            app.close()
+
+
+@contextmanager
+def _store(pg_admin_url: str | None) -> Iterator[str]:
+    """The database URL the sync stores into, removed afterwards (with the key file)."""
+    with tempfile.TemporaryDirectory(prefix="cnts-sync-bench-") as workdir:
+        # The secret key file lives beside an SQLite file, else in ATSBRIDGE_HOME: never
+        # the user's own.
+        os.environ["ATSBRIDGE_HOME"] = workdir
+        if pg_admin_url is None:
+            yield f"sqlite:///{Path(workdir) / 'store.db'}"
+        else:
+            with _pg_schema(pg_admin_url) as url:
+                yield url
+
+
+@contextmanager
+def _pg_schema(pg_admin_url: str) -> Iterator[str]:
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = sa.make_url(pg_admin_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def _bench(app: Atsbridge, args: argparse.Namespace) -> None:
     plugin = app.plugin(args.ats)
     t0 = time.perf_counter()
     options = SandboxOptions(
@@ -148,11 +196,11 @@ def main() -> None:
         f"{args.ats} sandbox {where}: {args.jobs:,} jobs x {args.per_job} seeded in "
         f"{time.perf_counter() - t0:.1f} s at {sandbox.url}"
     )
+    print(f"store: {app.store.dialect}")
     try:
         run(app, plugin, sandbox, args)
     finally:
         sandbox.stop()
-        app.close()
 
 
 def run(app: Atsbridge, plugin, sandbox, args) -> None:  # type: ignore[no-untyped-def]
