@@ -400,6 +400,160 @@ def opportunity_to_candidate(
     )
 
 
+def opportunities_to_candidates(
+    payloads: Iterable[Any],
+    job_id: str,
+    stages: Mapping[str, str],
+    reasons: Mapping[str, ArchiveReason],
+) -> list[Candidate]:
+    """``opportunity_to_candidate`` for every item of a listing page, in order.
+
+    The common well-formed row goes through ``_plain_candidate``; any row it steps aside
+    for goes through ``opportunity_to_candidate``, which maps it or raises the
+    ``PayloadError`` naming the bad field. A page's rows share a handful of stages and
+    archive reasons, so their statuses are worked out once per page, and the rows share
+    those strings (one copy each in the pickle that carries the page to the storing worker).
+    """
+    by_stage: dict[tuple[Any, Any], tuple[str | None, CandidateStatus]] = {}
+    by_reason: dict[Any, tuple[CandidateStatus, str]] = {}
+    out = []
+    for i, payload in enumerate(payloads):
+        cand = _plain_candidate(payload, job_id, stages, reasons, by_stage, by_reason)
+        if cand is None:
+            cand = opportunity_to_candidate(payload, job_id, stages, reasons, i)
+        out.append(cand)
+    return out
+
+
+def _plain_candidate(
+    opp: Any,
+    job_id: str,
+    stages: Mapping[str, str],
+    reasons: Mapping[str, ArchiveReason],
+    by_stage: dict[tuple[Any, Any], tuple[str | None, CandidateStatus]],
+    by_reason: dict[Any, tuple[CandidateStatus, str]],
+) -> Candidate | None:
+    """``opportunity_to_candidate`` for a row whose every read field has its plain type.
+
+    The same reads, with the strict readers' checks inlined; None for anything else (a
+    value of another type, a float timestamp, a dict or str subclass), and the strict path
+    then maps the row or raises its ``PayloadError``. ``by_stage`` and ``by_reason`` are the
+    caller's per-page caches: (stage id, stage text) -> (stage, live status) and archive
+    reason id -> (status, status_raw). A bulk sync maps hundreds of thousands of rows;
+    this is most of the plugin's per-row cost.
+    """
+    if type(opp) is not dict:
+        return None
+    get = opp.get
+    ident, contact, name = get("id"), get("contact"), get("name")
+    if type(ident) is not str or not ident or type(contact) is not str or not contact:
+        return None
+    first = last = None
+    if name is not None:
+        if type(name) is not str:
+            return None
+        name = name.strip()
+        if name:
+            parts = name.split(None, 1)
+            first = parts[0]
+            last = parts[1] if len(parts) > 1 else None
+    raw_stage = get("stage")
+    if raw_stage is None or type(raw_stage) is str:
+        key: tuple[Any, Any] = (raw_stage, None)
+    elif type(raw_stage) is dict:
+        key = (raw_stage.get("id"), raw_stage.get("text"))
+        if type(key[0]) is not str or not key[0]:
+            return None
+        if key[1] is not None and type(key[1]) is not str:
+            return None
+    else:
+        return None
+    known = by_stage.get(key)
+    if known is None:
+        stage_id, text = key
+        stage_name = (text or stages.get(stage_id)) if stage_id is not None else None
+        known = by_stage[key] = (stage_name or stage_id, stage_status(stage_id, stage_name))
+    stage, status = known
+    status_raw = stage
+    archived = get("archived")
+    if archived is not None:
+        if type(archived) is not dict:
+            return None
+        reason_id = archived.get("reason")
+        if reason_id is not None and type(reason_id) is not str:
+            return None
+        outcome = by_reason.get(reason_id)
+        if outcome is None:
+            reason = reasons.get(reason_id) if reason_id else None
+            text = reason.text if reason and reason.text else f"archived:{reason_id or ''}"
+            outcome = by_reason[reason_id] = (archived_status(reason), text)
+        status, status_raw = outcome
+    phones = []
+    raw_phones = get("phones")
+    if raw_phones is not None:
+        if type(raw_phones) is not list:
+            return None
+        for phone in raw_phones:
+            if type(phone) is not dict:
+                return None
+            value = phone.get("value")
+            if value is not None:
+                if type(value) is not str:
+                    return None
+                if value:
+                    phones.append(value)
+    emails = get("emails")
+    if emails is None:
+        emails = ()
+    elif type(emails) is not list:
+        return None
+    else:
+        for email in emails:
+            if type(email) is not str:
+                return None
+    linkedin = None
+    links = get("links")
+    if links is not None:
+        if type(links) is not list:
+            return None
+        for link in links:
+            if type(link) is not str:
+                return None
+            if linkedin is None and "linkedin.com/" in link.lower():
+                linkedin = link
+    city = None
+    place = get("location")
+    if place is not None:
+        if type(place) is not str:
+            return None
+        if place:
+            city = place.split(",", 1)[0].strip() or None
+    updated = get("updatedAt")
+    if updated is not None:
+        if type(updated) is not int or not 0 <= updated <= _MAX_MS:
+            return None
+        updated = datetime.fromtimestamp(updated / 1000, tz=UTC)
+    # Positional, in Candidate's field order (keywords cost a third of the call):
+    # ats_id, job_ats_id, status, stage, status_raw, application_id, first_name, last_name,
+    # emails, phones, linkedin_url, company, city, updated_at.
+    return Candidate(
+        contact,
+        job_id,
+        status,
+        stage,
+        status_raw,
+        ident,
+        first,
+        last,
+        emails,
+        phones,
+        linkedin,
+        None,
+        city,
+        updated,
+    )
+
+
 # --- leads -> opportunity create ----------------------------------------------------------
 
 

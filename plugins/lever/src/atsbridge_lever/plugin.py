@@ -208,8 +208,7 @@ def atsbridge_list_candidates(session: LeverSession, query: CandidateQuery) -> P
     stages, reasons = session.client.names_for(items)
     seen: set[str] = set()
     out = []
-    for i, opp in enumerate(items):
-        cand = mapping.opportunity_to_candidate(opp, query.job_ats_id, stages, reasons, i)
+    for cand in mapping.opportunities_to_candidates(items, query.job_ats_id, stages, reasons):
         if cand.application_id not in seen:
             seen.add(cand.application_id)  # type: ignore[arg-type]
             out.append(cand)
