@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 
 import pytest
@@ -395,3 +396,20 @@ def test_each_next_jobs_first_page_is_fetched_ahead_and_a_wrong_guess_is_dropped
     guessed = [q.job_ats_id for q in pipe.queries if q.cursor == "7"]
     assert guessed == ["J1", "J2", "J3"]
     assert [q.job_ats_id for q in pipe.queries if q.cursor is None] == ["J0", "J1", "J2", "J3"]
+
+
+def test_the_heap_alive_before_a_sync_is_kept_out_of_collections_while_it_runs(
+    app: Atsbridge, pipe: PipelineAts
+) -> None:
+    connect(app, "acme")
+    for j in range(3):
+        link(app, "acme", f"P{j}", f"J{j}")
+        pipe.put(f"J{j}", f"c{j}")
+    before = gc.get_freeze_count()
+    frozen: list[int] = []
+    with app.open_session("acme", "pipeats") as session:
+        cnts_module.sync_candidates(
+            app, session, on_progress=lambda report: frozen.append(gc.get_freeze_count())
+        )
+    assert frozen and min(frozen) > 0  # the collector skipped what was alive at the start
+    assert gc.get_freeze_count() == before == 0  # and collects it again afterwards

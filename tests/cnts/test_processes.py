@@ -6,6 +6,7 @@ ATS stays in this process, where the session lives and every page is fetched.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -63,8 +64,14 @@ def test_workers_store_every_pipeline_and_report_in_job_order(
     monkeypatch.setattr(cnts_module, "PAGE_SIZE", 4)  # jobs of one to three pages
     seed(app, pipe, 9, cnts_sync_processes=2)
     progress: list[RunReport] = []
+    frozen: list[int] = []
+
+    def report(run: RunReport) -> None:
+        progress.append(run)
+        frozen.append(gc.get_freeze_count())
+
     with app.open_session("acme", "pipeats") as session:
-        reports = cnts_module.sync_candidates(app, session, on_progress=progress.append)
+        reports = cnts_module.sync_candidates(app, session, on_progress=report)
     assert [(r.scope, r.status) for r in reports] == [(f"J{j}", "succeeded") for j in range(9)]
     for j in range(9):
         assert listed(app, f"P{j}") == set(pipe.pipelines[f"J{j}"])
@@ -72,6 +79,8 @@ def test_workers_store_every_pipeline_and_report_in_job_order(
     # their progress came back here.
     assert hosts(app) and all(not h.endswith(f":{os.getpid()}") for h in hosts(app))
     assert {r.scope for r in progress} == {f"J{j}" for j in range(9)}
+    # What was alive at the start stayed out of collections while the walk ran, not after.
+    assert min(frozen) > 0 and gc.get_freeze_count() == 0
     assert app.cnts.check("acme", "P8", cnts_module.Person(emails=["C8.0@example.org"])).excluded
 
 
