@@ -132,14 +132,23 @@ def test_the_do_not_source_refresh_moves_statuses_without_extra_requests(
 def test_parallel_do_not_source_workers_each_fire_their_own_changes(
     app: Atsbridge, ats: LeadFake, observer: Observer
 ) -> None:
+    _two_exported_leads_moved(app, ats)
+    with app.open_session("acme", "leadfake") as session:
+        reports = sync_candidates(app, session, workers=2)
+    assert [r.status for r in reports] == ["succeeded", "succeeded"]
+    _assert_both_moves_arrived(app, observer)
+
+
+def _two_exported_leads_moved(app: Atsbridge, ats: LeadFake) -> None:
+    """lead-1 (pj-1, J1) and lead-2 (pj-2, J2) exported and listed, then moved in the ATS."""
     app.leads.push("acme", "pj-1", lead_doc("lead-1"))
     app.leads.push("acme", "pj-2", lead_doc("lead-2"))
     app.cnts.sync("acme", "leadfake")
     ats.move("P1", "J1", CandidateStatus.OFFERED, "Offer")
     ats.move("P2", "J2", CandidateStatus.REJECTED, "Rejected")
-    with app.open_session("acme", "leadfake") as session:
-        reports = sync_candidates(app, session, workers=2)
-    assert [r.status for r in reports] == ["succeeded", "succeeded"]
+
+
+def _assert_both_moves_arrived(app: Atsbridge, observer: Observer) -> None:
     assert sorted((e.lead_id, e.new_status) for e in observer.changed) == [
         ("lead-1", CandidateStatus.OFFERED),
         ("lead-2", CandidateStatus.REJECTED),
@@ -180,22 +189,11 @@ def test_worker_processes_relay_status_changes_to_this_process(
         app.jobs.sync("acme", "leadfake")
         app.jobs.import_job("acme", "leadfake", "J1", "pj-1")
         app.jobs.import_job("acme", "leadfake", "J2", "pj-2")
-        app.leads.push("acme", "pj-1", lead_doc("lead-1"))
-        app.leads.push("acme", "pj-2", lead_doc("lead-2"))
-        app.cnts.sync("acme", "leadfake")
-        ats.move("P1", "J1", CandidateStatus.OFFERED, "Offer")
-        ats.move("P2", "J2", CandidateStatus.REJECTED, "Rejected")
+        _two_exported_leads_moved(app, ats)
         reports = app.cnts.sync("acme", "leadfake")
         assert [r.status for r in reports] == ["succeeded", "succeeded"]
         # Recorded by the workers, fired here (the observer lives in this process).
-        assert sorted((e.lead_id, e.new_status) for e in observer.changed) == [
-            ("lead-1", CandidateStatus.OFFERED),
-            ("lead-2", CandidateStatus.REJECTED),
-        ]
-        assert {v.lead_id: v.status for v in app.leads.list("acme")} == {
-            "lead-1": "offered",
-            "lead-2": "rejected",
-        }
+        _assert_both_moves_arrived(app, observer)
         with app.store.tenant("acme") as repo:
             hosts = {
                 run.host
