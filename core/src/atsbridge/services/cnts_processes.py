@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import attrs
 
@@ -249,20 +249,22 @@ class _Walk:
         while not worker.exited:
             if self.stop:
                 return  # ``feed`` sends "end" next: the worker stops at this page
-            key = (scope, cursor, since)
-            try:
-                page = self.kind.list_page(self.session, scope, cursor, since)
-            except (AuthError, AtsUnavailable) as exc:
-                self.halt(exc)
-                self._send(worker, ("error", key, True, str(exc)))
+            item = self._fetch((scope, cursor, since))
+            self._send(worker, item)
+            if item[0] == "error" or item[2].next_cursor is None:
                 return
-            except AtsbridgeError as exc:
-                self._send(worker, ("error", key, False, str(exc)))
-                return
-            self._send(worker, ("page", key, page))
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+            cursor = item[2].next_cursor
+
+    def _fetch(self, key: PageKey) -> tuple[Any, ...]:
+        """One page as a worker gets it: ("page", key, page) or ("error", key, stops the
+        task?, message); an error that stops the task halts the walk."""
+        try:
+            return ("page", key, self.kind.list_page(self.session, *key))
+        except (AuthError, AtsUnavailable) as exc:
+            self.halt(exc)
+            return ("error", key, True, str(exc))
+        except AtsbridgeError as exc:
+            return ("error", key, False, str(exc))
 
     def halt(self, exc: BaseException) -> None:
         """Stop the walk for ``exc`` (credentials refused, ATS down): no feeder starts
@@ -280,19 +282,10 @@ class _Walk:
         """Fetch the pages ``worker`` asks for itself (its pass started elsewhere)."""
         while True:
             try:
-                scope, cursor, since = worker.asks.recv()
+                key = worker.asks.recv()
             except (EOFError, OSError):
                 return
-            try:
-                answer: tuple[Any, ...] = (
-                    "page",
-                    self.kind.list_page(self.session, scope, cursor, since),
-                )
-            except (AuthError, AtsUnavailable) as exc:
-                self.halt(exc)
-                answer = ("error", True, str(exc))
-            except AtsbridgeError as exc:
-                answer = ("error", False, str(exc))
+            answer = self._fetch(key)
             try:
                 worker.asks.send(answer)
             except OSError:
@@ -400,7 +393,7 @@ class _Inbox:
             raise _Stopped()
         if item[0] in ("page", "error") and item[1] == (scope, cursor, since):
             if item[0] == "error":
-                raise (AtsUnavailable if item[2] else AtsError)(item[3])
+                _raise(item)
             page: FetchedPage = item[2]
             if page.prepared is not None:  # by ``at_hand``
                 return page
@@ -442,13 +435,18 @@ class _Inbox:
         self.asks.send((scope, cursor, since))
         answer = self.asks.recv()
         if answer[0] == "error":
-            raise (AtsUnavailable if answer[1] else AtsError)(answer[2])
-        return self._prepared(answer[1])
+            _raise(answer)
+        return self._prepared(answer[2])
 
     def _prepared(self, page: FetchedPage) -> FetchedPage:
         # Normalised here, before the runner takes the write lock for the page: workers
         # share one database, and only the writing itself has to take turns.
         return attrs.evolve(page, prepared=self.prepare(page.items))
+
+
+def _raise(error: tuple[Any, ...]) -> NoReturn:
+    """Raise a fetch error (``_Walk._fetch``) in the worker, as the plugin raised it there."""
+    raise (AtsUnavailable if error[2] else AtsError)(error[3])
 
 
 class _Stopped(BaseException):
