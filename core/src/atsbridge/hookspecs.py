@@ -116,6 +116,9 @@ def atsbridge_search_jobs(session: Any, query: JobQuery) -> Any:
 def atsbridge_list_candidates(session: Any, query: CandidateQuery) -> Any:
     """Return one ``Page[Candidate]`` of one job's pipeline, every stage included.
 
+    With ``query.job_ats_id`` None (asked only of a plugin declaring
+    ``Capability.ACCOUNT_CANDIDATES``) the page is of every application in the account, each
+    candidate naming its own job; an application without a job is left out.
     Rejected, hired and prospect applications count: the do-not-source list needs everyone.
     Paging and ``updated_since`` follow the same rules as ``atsbridge_search_jobs``.
     """

@@ -52,6 +52,9 @@ class Capability(str, enum.Enum):  # noqa: UP042 (str() stays the member name)
     LINKEDIN = "linkedin"
     PHONE = "phone"
     TAGS = "tags"
+    # The plugin answers a ``CandidateQuery`` that names no job: one listing of every
+    # application in the account (changed since ``updated_since``), each with its job.
+    ACCOUNT_CANDIDATES = "account_candidates"
 
 
 def _tuple(value: object) -> tuple:  # converter: accept any iterable, store immutably
@@ -174,12 +177,27 @@ _candidate_values = operator.attrgetter(*(a.name for a in attrs.fields(Candidate
 
 @attrs.frozen
 class CandidateQuery:
-    """Ask for one page of one job's pipeline."""
+    """Ask for one page of one job's pipeline, or of the whole account's.
 
-    job_ats_id: str
+    ``job_ats_id=None`` asks for every application in the account, each ``Candidate``
+    carrying its own ``job_ats_id``; only plugins that declare
+    ``Capability.ACCOUNT_CANDIDATES`` are asked that.
+    """
+
+    job_ats_id: str | None
     updated_since: datetime | None = None
     cursor: str | None = None
     page_size: int = 100
+
+    def one_job(self) -> str:
+        """The job asked for, for a plugin that lists job by job only.
+
+        Raises ``ValueError`` for an account-wide query: the core asks those only of plugins
+        declaring ``Capability.ACCOUNT_CANDIDATES``, so reaching this is a core bug.
+        """
+        if self.job_ats_id is None:
+            raise ValueError("this plugin lists candidates job by job; the query names no job")
+        return self.job_ats_id
 
 
 @attrs.frozen

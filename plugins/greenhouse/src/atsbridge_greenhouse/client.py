@@ -306,7 +306,7 @@ class GreenhouseClient:
     # -- pipeline ------------------------------------------------------------
 
     def list_candidates(self, query: CandidateQuery) -> Page[Candidate]:
-        job_id = _job_id(query.job_ats_id)
+        job_id = _job_id(query.one_job())
         params: dict[str, Any] = {"job_ids": job_id, "per_page": _per_page(query.page_size)}
         if query.updated_since is not None:
             params[c.APPLICATIONS_UPDATED_PARAM] = m.updated_filter(query.updated_since)

@@ -194,7 +194,7 @@ def atsbridge_list_candidates(session: LeverSession, query: CandidateQuery) -> P
     phase, token = _candidate_cursor(query.cursor)
     key = "posting_id" if phase == LIVE else "archived_posting_id"
     params: dict[str, Any] = {
-        key: query.job_ats_id,
+        key: query.one_job(),
         "limit": _page_size(query.page_size),
         "expand": "stage",
     }
@@ -208,7 +208,7 @@ def atsbridge_list_candidates(session: LeverSession, query: CandidateQuery) -> P
     stages, reasons = session.client.names_for(items)
     seen: set[str] = set()
     out = []
-    for cand in mapping.opportunities_to_candidates(items, query.job_ats_id, stages, reasons):
+    for cand in mapping.opportunities_to_candidates(items, query.one_job(), stages, reasons):
         if cand.application_id not in seen:
             seen.add(cand.application_id)  # type: ignore[arg-type]
             out.append(cand)

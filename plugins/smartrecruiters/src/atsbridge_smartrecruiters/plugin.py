@@ -138,12 +138,13 @@ def atsbridge_search_jobs(session: SmartRecruitersSession, query: JobQuery) -> P
 def atsbridge_list_candidates(
     session: SmartRecruitersSession, query: CandidateQuery
 ) -> Page[Candidate]:
-    params = {"jobId": query.job_ats_id}
+    job_id = query.one_job()
+    params = {"jobId": job_id}
     if query.updated_since is not None:
         params["updatedAfter"] = mapping.format_since(query.updated_since)
     body, next_cursor = session.client.candidates_page(params, query.cursor, query.page_size)
     rows = mapping.page_content(body, "SmartRecruiters candidates page")
-    items = tuple(mapping.parse_candidate(row, query.job_ats_id, i) for i, row in enumerate(rows))
+    items = tuple(mapping.parse_candidate(row, job_id, i) for i, row in enumerate(rows))
     return Page(items, next_cursor)
 
 

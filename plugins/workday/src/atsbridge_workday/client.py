@@ -348,7 +348,7 @@ class WorkdayClient:
         page, through = _parse_cursor(query.cursor)
         if query.updated_since is not None and through is None:
             through = self.clock.now()
-        version, job_id = self.config.api_version, query.job_ats_id
+        version, job_id = self.config.api_version, query.one_job()
 
         def build(p: int) -> ET.Element:
             return mapping.get_candidates(
