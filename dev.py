@@ -2,8 +2,9 @@
 """Set up the workspace and run it: ``python3 dev.py demo`` or ``python3 dev.py test``.
 
 Needs only Python 3.11+. Creates ``.venv`` inside the repository, installs core, sdk and
-every plugin under plugins/ in editable mode plus the dev tools, and reinstalls only when a
-pyproject or requirements file changed (a stamp file records their hash).
+every plugin under plugins/ in editable mode plus the dev tools, at the versions pinned in
+constraints.txt, and reinstalls only when a pyproject, requirements or constraints file changed
+(a stamp file records their hash).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".atsbridge-installed"
+# Exact tested versions of every third-party distribution; pip may install nothing else.
+CONSTRAINTS = ROOT / "constraints.txt"
 
 
 def distributions() -> list[Path]:
@@ -29,7 +32,8 @@ def distributions() -> list[Path]:
 
 def _fingerprint() -> str:
     digest = hashlib.sha256(sys.version.encode())
-    files = [ROOT / "requirements-dev.txt"] + [d / "pyproject.toml" for d in distributions()]
+    files = [ROOT / "requirements-dev.txt", CONSTRAINTS]
+    files += [d / "pyproject.toml" for d in distributions()]
     for f in files:
         digest.update(str(f.relative_to(ROOT)).encode())
         digest.update(f.read_bytes())
@@ -49,7 +53,8 @@ def ensure_installed() -> None:
     print("installing atsbridge and its plugins into .venv ...", flush=True)
     pip = [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     editable = [arg for d in distributions() for arg in ("-e", str(d))]
-    subprocess.run([*pip, "-r", str(ROOT / "requirements-dev.txt"), *editable], check=True)
+    requirements = ["-r", str(ROOT / "requirements-dev.txt"), "-c", str(CONSTRAINTS)]
+    subprocess.run([*pip, *requirements, *editable], check=True)
     STAMP.write_text(fingerprint)
 
 
