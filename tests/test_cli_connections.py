@@ -249,6 +249,7 @@ def test_facade_opens_sessions_and_stores_rotated_secrets(db_url: str) -> None:
 
 def test_env_reference_is_stored_as_reference(db_url: str, registry, fake, monkeypatch) -> None:
     monkeypatch.setenv("FAKE_ATS_KEY", GOOD_KEY)
+    monkeypatch.setenv("ATSBRIDGE_CONFIG_ENV_PREFIX", "FAKE_ATS_")
     with Atsbridge(db=db_url, registry=registry) as app:
         view = app.connections.connect(
             "acme", "fakeats", {**GOOD, "api_key": {"$env": "FAKE_ATS_KEY"}}

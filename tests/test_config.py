@@ -62,6 +62,7 @@ def test_defaults_are_applied() -> None:
 
 
 def test_references_are_checked_through_but_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATSBRIDGE_CONFIG_ENV_PREFIX", "FAKE_")
     monkeypatch.setenv("FAKE_KEY", "short")
     assert problems({"api_key": {"$env": "FAKE_KEY"}, "account": "a"}) == [
         "config.api_key: must be at least 8 characters"
@@ -71,7 +72,8 @@ def test_references_are_checked_through_but_kept(monkeypatch: pytest.MonkeyPatch
     assert config["api_key"] == {"$env": "FAKE_KEY"}
 
 
-def test_unresolvable_reference_is_one_problem() -> None:
+def test_unresolvable_reference_is_one_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATSBRIDGE_CONFIG_ENV_PREFIX", "NOT_")
     assert problems({"api_key": {"$env": "NOT_SET_X"}, "account": "a"}) == [
         "config.api_key: environment variable NOT_SET_X is not set"
     ]

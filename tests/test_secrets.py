@@ -111,6 +111,8 @@ def test_missing_key_file_on_decrypt(tmp_path: Path) -> None:
 
 def test_resolve_env_and_file_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_KEY", "from-env-123")
+    monkeypatch.setenv("ATSBRIDGE_CONFIG_ENV_PREFIX", "FAKE_")
+    monkeypatch.setenv("ATSBRIDGE_CONFIG_FILE_DIR", str(tmp_path))
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text("from-file-456\n")
     config = {
@@ -123,7 +125,11 @@ def test_resolve_env_and_file_references(tmp_path: Path, monkeypatch: pytest.Mon
     }
 
 
-def test_unresolvable_references_are_all_reported(tmp_path: Path) -> None:
+def test_unresolvable_references_are_all_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATSBRIDGE_CONFIG_ENV_PREFIX", "NOT_")
+    monkeypatch.setenv("ATSBRIDGE_CONFIG_FILE_DIR", str(tmp_path))
     config = {"a": {"$env": "NOT_SET_ANYWHERE"}, "b": [{"$file": str(tmp_path / "missing")}]}
     with pytest.raises(ConfigError) as exc:
         resolve_references(config)

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import SchemaError
 
 from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
+from atsbridge.references import ReferencePolicy
 from atsbridge.secrets import is_reference, resolve_leniently
 
 PREFIX = "config"
@@ -46,11 +47,14 @@ def load_config(source: str | Path | IO[str]) -> Any:
         ) from None
 
 
-def validate_config(schema: dict, config: Any) -> dict:
+def validate_config(
+    schema: dict, config: Any, *, references: ReferencePolicy | None = None
+) -> dict:
     """Return ``config`` with schema defaults filled in, or raise ``ConfigError``.
 
-    ``$env``/``$file`` references are resolved to check the values they point at, but the
-    returned config keeps the references themselves.
+    ``$env``/``$file`` references are resolved (as far as ``references`` allows; default:
+    the operator's settings) to check the values they point at, but the returned config
+    keeps the references themselves.
     """
     if not isinstance(config, dict):
         raise ConfigError([f"{PREFIX}: must be a JSON object"])
@@ -58,7 +62,7 @@ def validate_config(schema: dict, config: Any) -> dict:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise AtsbridgeError(f"the plugin's config schema is invalid: {exc.message}") from None
-    resolved, ref_problems = resolve_leniently(config, prefix=PREFIX)
+    resolved, ref_problems = resolve_leniently(config, prefix=PREFIX, policy=references)
     with_defaults = apply_defaults(schema, config)
     resolved = apply_defaults(schema, resolved)
     validator = Draft202012Validator(schema, format_checker=FormatChecker())

@@ -7,7 +7,7 @@ a Fernet token of the JSON-encoded value, so the plain value never reaches the d
 Config values may also be references, resolved only when a session is opened (so a secret
 kept in the environment or a mounted file never gets stored at all):
 ``{"$env": "VAR"}`` reads an environment variable, ``{"$file": "path"}`` a file's content
-with trailing newlines stripped.
+with trailing newlines stripped; both only as far as ``atsbridge.references`` allows.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
+from atsbridge.references import ReferencePolicy, ReferenceRefused
 
 MASK = "••••"
 SEALED = "$secret"
@@ -236,12 +237,16 @@ def mask(config: dict, schema: dict | None = None) -> dict:
     return out
 
 
-def resolve_references(config: dict, *, prefix: str = "config") -> dict:
+def resolve_references(
+    config: dict, *, prefix: str = "config", policy: ReferencePolicy | None = None
+) -> dict:
     """A copy with ``$env``/``$file`` references replaced by their values.
 
-    Raises ``ConfigError`` naming every reference that cannot be resolved (never a value).
+    ``policy`` says which references may be resolved (default: the operator's settings,
+    see ``atsbridge.references``). Raises ``ConfigError`` naming every reference that is
+    refused or cannot be resolved (never a value).
     """
-    out, problems = resolve_leniently(config, prefix=prefix)
+    out, problems = resolve_leniently(config, prefix=prefix, policy=policy)
     if problems:
         raise ConfigError(problems)
     return out
@@ -250,29 +255,32 @@ def resolve_references(config: dict, *, prefix: str = "config") -> dict:
 _UNRESOLVED = object()
 
 
-def resolve_leniently(config: dict, *, prefix: str = "config") -> tuple[dict, list[str]]:
+def resolve_leniently(
+    config: dict, *, prefix: str = "config", policy: ReferencePolicy | None = None
+) -> tuple[dict, list[str]]:
     """Like ``resolve_references`` but drops what cannot be resolved and lists why."""
     problems: list[str] = []
+    rules = policy if policy is not None else ReferencePolicy.from_settings()
+
+    def resolve(node: dict, path: str) -> Any:
+        try:
+            if _is_ref(node, ENV_REF):
+                var = node[ENV_REF]
+                value = rules.env_value(var)
+                if value is None:
+                    problems.append(f"{path}: environment variable {var} is not set")
+                    return _UNRESOLVED
+            else:
+                value = rules.file_text(node[FILE_REF])
+        except ReferenceRefused as exc:
+            problems.append(f"{path}: {exc.reason}")
+            return _UNRESOLVED
+        REDACTOR.register(value)
+        return value
 
     def walk(node: Any, path: str) -> Any:
-        if _is_ref(node, ENV_REF):
-            var = node[ENV_REF]
-            if var not in os.environ:
-                problems.append(f"{path}: environment variable {var} is not set")
-                return _UNRESOLVED
-            value = os.environ[var]
-            REDACTOR.register(value)
-            return value
-        if _is_ref(node, FILE_REF):
-            file = Path(node[FILE_REF]).expanduser()
-            try:
-                value = file.read_text(encoding="utf-8").rstrip("\r\n")
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-                problems.append(f"{path}: cannot read file {file}: {reason}")
-                return _UNRESOLVED
-            REDACTOR.register(value)
-            return value
+        if is_reference(node):
+            return resolve(node, path)
         if isinstance(node, dict):
             items = ((k, walk(v, f"{path}.{k}")) for k, v in node.items())
             return {k: v for k, v in items if v is not _UNRESOLVED}

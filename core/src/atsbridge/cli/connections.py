@@ -21,7 +21,10 @@ from atsbridge.services.connections import check_tenant_key
     "config_source",
     required=True,
     metavar="FILE|-",
-    help='JSON config ("-" reads stdin). Values may be {"$env": "VAR"} or {"$file": "PATH"}.',
+    help=(
+        'JSON config ("-" reads stdin). Values may be {"$env": "VAR"} or {"$file": "PATH"} '
+        "when ATSBRIDGE_CONFIG_ENV_PREFIX / ATSBRIDGE_CONFIG_FILE_DIR allow them."
+    ),
 )
 @click.option("--no-check", is_flag=True, help="Store without testing the connection.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

@@ -1,4 +1,10 @@
-"""Connections: validate, test, store (secrets sealed), list (masked), check, remove."""
+"""Connections: validate, test, store (secrets sealed), list (masked), check, remove.
+
+``$env``/``$file`` references in a submitted config are resolved only as far as the
+operator's settings allow (``atsbridge.references``). Interfaces that accept configs from
+outside the operator's trust (the product HTTP API) pass ``allow_references=False`` to
+``validate`` and ``connect``: any reference is then refused whatever the settings say.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from atsbridge.config import validate_config
 from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
 from atsbridge.model import SessionContext
 from atsbridge.plugins import AtsPlugin
+from atsbridge.references import ReferencePolicy
 from atsbridge.secrets import (
     MASK,
     REDACTOR,
@@ -92,26 +99,56 @@ class ConnectionService(Service):
         plugin = self.registry.plugins.get(ats)
         return plugin.info.config_schema if plugin else None
 
-    def validate(self, ats: str, config: Any) -> dict:
-        """The config with defaults applied, or ``ConfigError`` listing every problem."""
-        plugin = self.registry.get(ats)
-        return validate_config(plugin.info.config_schema, config)
+    def reference_policy(self, *, allow_references: bool = True) -> ReferencePolicy:
+        """The operator's reference settings, or refuse-all when ``allow_references`` is False.
 
-    def connect(self, tenant: str, ats: str, config: Any, *, check: bool = True) -> ConnectionView:
+        atsbridge's own key file and SQLite database are never readable through ``$file``.
+        """
+        if not allow_references:
+            return ReferencePolicy.refuse_all("through this interface")
+        protected = [self.app.secret_box.key_file]
+        db = self.store.sqlite_file
+        if db is not None:
+            suffixes = ("", "-wal", "-shm", "-journal")
+            protected += [db.with_name(db.name + suffix) for suffix in suffixes]
+        return ReferencePolicy.from_settings(protected=protected)
+
+    def validate(self, ats: str, config: Any, *, allow_references: bool = True) -> dict:
+        """The config with defaults applied, or ``ConfigError`` listing every problem.
+
+        ``allow_references=False`` refuses every ``$env``/``$file`` reference (the HTTP API).
+        """
+        plugin = self.registry.get(ats)
+        policy = self.reference_policy(allow_references=allow_references)
+        return validate_config(plugin.info.config_schema, config, references=policy)
+
+    def connect(
+        self,
+        tenant: str,
+        ats: str,
+        config: Any,
+        *,
+        check: bool = True,
+        allow_references: bool = True,
+    ) -> ConnectionView:
         """Validate, test (unless ``check=False``) and store; an existing one is updated.
 
         Secret fields given as the mask (as ``connections --json`` shows them) keep the
-        stored value, so a shown config can be edited and fed back.
+        stored value, so a shown config can be edited and fed back. ``allow_references``
+        False (the product HTTP API) refuses every ``$env``/``$file`` reference with a
+        ``ConfigError``, whatever the operator's reference settings allow.
         """
         check_tenant_key(tenant)
         plugin = self.registry.get(ats)
         schema = plugin.info.config_schema
         config = self._keep_masked_secrets(tenant, ats, schema, config)
-        validated = validate_config(schema, config)
+        policy = self.reference_policy(allow_references=allow_references)
+        validated = validate_config(schema, config, references=policy)
         register_secrets(validated, schema)
         rotated: dict[str, Any] = {}
         if check:
-            with self._session(plugin, tenant, ats, resolve_references(validated), rotated):
+            resolved = resolve_references(validated, policy=policy)
+            with self._session(plugin, tenant, ats, resolved, rotated):
                 pass
         for path, value in rotated.items():
             # Rotated during the test (e.g. a refresh token): the new value is the live one.
@@ -228,7 +265,8 @@ class ConnectionService(Service):
             row = repo.require_connection(ats)
             stored, connection_id, settings = dict(row.config), row.id, dict(row.settings)
         assert connection_id is not None
-        config = resolve_references(unseal(stored, self.app.secret_box))
+        policy = self.reference_policy()
+        config = resolve_references(unseal(stored, self.app.secret_box), policy=policy)
         with self._session(plugin, tenant, ats, config, None) as session:
             yield PluginSession(
                 tenant=tenant,
