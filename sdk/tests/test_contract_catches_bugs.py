@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from atsbridge.model import Page, RateLimit
+from atsbridge.model import Capability, Page, RateLimit
 from atsbridge_sdk.contract import Harness, run_checks
 from atsbridge_sdk.contract.example import plugin as example
 from atsbridge_sdk.contract.example.client import ExampleSession
@@ -80,6 +81,47 @@ class DropsLastPage(Delegating):
         )
 
 
+class NamesTheWrongJob(Delegating):
+    """The account-wide listing stamps every candidate of a page with the first one's job."""
+
+    def atsbridge_list_candidates(self, session, query):
+        page = super().atsbridge_list_candidates(session, query)
+        if query.job_ats_id is not None or not page.items:
+            return page
+        job = page.items[0].job_ats_id
+        return Page([attrs.evolve(c, job_ats_id=job) for c in page.items], page.next_cursor)
+
+
+class RepeatsAcrossPages(Delegating):
+    """An off-by-one page boundary: each account-wide page ends with the next one's first."""
+
+    def atsbridge_list_candidates(self, session, query):
+        page = super().atsbridge_list_candidates(session, query)
+        if query.job_ats_id is not None or page.next_cursor is None:
+            return page
+        following = super().atsbridge_list_candidates(
+            session, attrs.evolve(query, cursor=page.next_cursor)
+        )
+        return Page([*page.items, *following.items[:1]], page.next_cursor)
+
+
+class ProbesBeforeIncrementalListing(Delegating):
+    """Proves its credentials again before each incremental listing: two requests, not one."""
+
+    def atsbridge_list_candidates(self, session, query):
+        if query.updated_since is not None and query.cursor is None:
+            session.check()
+        return super().atsbridge_list_candidates(session, query)
+
+
+class WithoutAccountListing(Delegating):
+    """Does not declare the account-wide listing: its checks do not apply."""
+
+    def atsbridge_plugin_info(self):
+        info = super().atsbridge_plugin_info()
+        return attrs.evolve(info, capabilities=info.capabilities - {Capability.ACCOUNT_CANDIDATES})
+
+
 class _NoLookupSession(ExampleSession):
     def find_candidate(self, lead, idempotency_key):
         return None  # never looks for what a previous attempt created
@@ -129,13 +171,33 @@ class LogsItsToken(Delegating):
 BROKEN = {
     "ignores updated_since": (
         IgnoresUpdatedSince,
-        ["job_search_updated_since", "candidates_updated_since"],
+        [
+            "job_search_updated_since",
+            "candidates_updated_since",
+            "account_candidates_updated_since",
+            "account_candidates_no_change",
+        ],
         "updated_since must be sent to the ATS",
     ),
     "drops the last page": (
         DropsLastPage,
-        ["job_search_pages", "candidates_pipeline"],
+        ["job_search_pages", "candidates_pipeline", "account_candidates_pages"],
         "missed",
+    ),
+    "names the wrong job": (
+        NamesTheWrongJob,
+        ["account_candidates_pages"],
+        "names the wrong job",
+    ),
+    "repeats across pages": (
+        RepeatsAcrossPages,
+        ["account_candidates_pages"],
+        "repeated applications across pages",
+    ),
+    "probes before an incremental listing": (
+        ProbesBeforeIncrementalListing,
+        ["account_candidates_no_change"],
+        "expected 1 (one request per ATS listing read)",
     ),
     "duplicates on replay": (
         DuplicatesOnReplay,
@@ -180,6 +242,28 @@ def test_the_token_is_masked_in_the_failure_message():
 def test_the_delegating_base_itself_passes_the_checks_the_bugs_break():
     names = sorted({name for _, checks, _ in BROKEN.values() for name in checks})
     assert run_checks(Harness(Delegating()), names) == dict.fromkeys(names)
+
+
+def test_account_checks_do_not_apply_without_the_capability(pytester):
+    names = ["account_candidates_pages", "account_candidates_updated_since"]
+    assert run_checks(Harness(WithoutAccountListing()), [*names, "job_status"]) == {
+        "job_status": None
+    }
+    pytester.makepyfile(
+        test_plain=textwrap.dedent(
+            """
+            from atsbridge_sdk.contract import ContractSuite
+            from test_contract_catches_bugs import WithoutAccountListing
+
+            class TestContract(ContractSuite):
+                plugin = WithoutAccountListing()
+            """
+        )
+    )
+    pytester.syspathinsert(str(Path(__file__).parent))
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "account", "-rs")
+    result.assert_outcomes(skipped=3)
+    result.stdout.fnmatch_lines(["*does not declare Capability.ACCOUNT_CANDIDATES*"])
 
 
 def test_contract_suite_reports_a_bug_through_pytest(pytester):

@@ -5,7 +5,12 @@ kit's own tests) run single checks and read their failure messages.
 """
 
 from atsbridge_sdk.contract.checks import ALL_CHECKS, run_checks
-from atsbridge_sdk.contract.harness import ContractFailure, Harness, job_matches_text
+from atsbridge_sdk.contract.harness import (
+    ContractFailure,
+    Harness,
+    NotApplicable,
+    job_matches_text,
+)
 from atsbridge_sdk.contract.suite import ContractSuite
 
 __all__ = [
@@ -13,6 +18,7 @@ __all__ = [
     "ContractFailure",
     "ContractSuite",
     "Harness",
+    "NotApplicable",
     "job_matches_text",
     "run_checks",
 ]

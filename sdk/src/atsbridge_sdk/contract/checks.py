@@ -29,31 +29,23 @@ from atsbridge.model import (
     PushResult,
 )
 
+from atsbridge_sdk.contract import account
 from atsbridge_sdk.contract.harness import (
     Harness,
+    NotApplicable,
     capture_logs,
     fail,
     job_matches_text,
     record_text,
+    require_stamps_apart,
 )
+from atsbridge_sdk.contract.harness import few as _few
+from atsbridge_sdk.contract.harness import open_jobs as _open_jobs
 from atsbridge_sdk.sandbox.base import JobFacts, Sandbox
 from atsbridge_sdk.sandbox.seed import BASE_TIME, make_person
 from atsbridge_sdk.sandbox.server import Faults, TokenBucketLimit, WindowLimit
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-def _few(values: Iterable[Any], n: int = 5) -> str:
-    items = sorted(str(v) for v in values)
-    more = f" (+{len(items) - n} more)" if len(items) > n else ""
-    return ", ".join(items[:n]) + more
-
-
-def _open_jobs(sandbox: Sandbox, n: int) -> list[JobFacts]:
-    jobs = sorted((j for j in sandbox.jobs() if j.status == JobStatus.OPEN), key=lambda j: j.ats_id)
-    if len(jobs) < n:
-        raise fail(f"the sandbox has {len(jobs)} open jobs; the kit needs {n} (seed more jobs)")
-    return jobs[:n]
 
 
 def _mask(text: str, secret: str) -> str:
@@ -371,12 +363,7 @@ def check_candidate_listing_honours_updated_since(h: Harness) -> None:
         changed = {moved, added}
         stamps: dict[str, datetime] = {c.ats_id: c.updated_at for c in after}  # type: ignore[misc]
         since = min(stamps[i] for i in changed) - timedelta(seconds=1)
-        unchanged = [t for i, t in stamps.items() if i not in changed]
-        if unchanged and since <= max(unchanged):
-            raise fail(
-                "sandbox.move_candidate/add_candidate must move the application's updated_at "
-                "at least 1 s past every other, so updated_since can be checked"
-            )
+        require_stamps_apart(since, [t for i, t in stamps.items() if i not in changed])
         sandbox.clear_log()
         listed, _ = h.all_candidates(session, job.ats_id, updated_since=since)
         ids = {c.ats_id for c in listed}
@@ -662,15 +649,25 @@ ALL_CHECKS: dict[str, Callable[[Harness], None]] = {
     "rate_limit": check_rate_limit_never_exceeded,
     "retry_after": check_retry_after_is_honoured,
     "no_secrets": check_no_secret_in_logs_or_errors,
+    # Only for plugins declaring Capability.ACCOUNT_CANDIDATES (others: not applicable).
+    "account_candidates_pages": account.check_account_listing_returns_every_application,
+    "account_candidates_updated_since": account.check_account_listing_honours_updated_since,
+    "account_candidates_no_change": account.check_account_listing_no_change_costs_one_request,
 }
 
 
 def run_checks(h: Harness, names: Iterable[str] | None = None) -> dict[str, str | None]:
-    """Run checks by name; map each to None (passed) or its failure message."""
+    """Run checks by name; map each to None (passed) or its failure message.
+
+    A check that does not apply to the plugin (a capability it does not declare) is left
+    out of the answer.
+    """
     out: dict[str, str | None] = {}
     for name in names or ALL_CHECKS:
         try:
             ALL_CHECKS[name](h)
+        except NotApplicable:
+            continue
         except AssertionError as exc:
             out[name] = str(exc)
         else:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import attrs
 from atsbridge.model import (
     Candidate,
     CandidateQuery,
+    Capability,
     Job,
     JobQuery,
+    JobStatus,
     Page,
     PluginInfo,
     RateLimit,
@@ -27,7 +30,7 @@ from atsbridge.model import (
     SessionContext,
 )
 
-from atsbridge_sdk.sandbox.base import Sandbox
+from atsbridge_sdk.sandbox.base import JobFacts, Sandbox
 
 # Rate used for checks that are not about pacing, so they stay fast; the sandbox does not
 # enforce its limit in those checks either.
@@ -41,8 +44,36 @@ class ContractFailure(AssertionError):
     """A plugin broke the contract; the message says what was expected and what happened."""
 
 
+class NotApplicable(Exception):
+    """A check does not apply: the plugin does not declare the capability it checks."""
+
+
 def fail(message: str) -> ContractFailure:
     return ContractFailure(message)
+
+
+def few(values: Iterable[Any], n: int = 5) -> str:
+    """Up to ``n`` values, sorted, for a failure message (with how many more there are)."""
+    items = sorted(str(v) for v in values)
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def require_stamps_apart(since: datetime, unchanged: list[datetime]) -> None:
+    """Fail unless every unchanged application's ``updated_at`` is before ``since``."""
+    if unchanged and since <= max(unchanged):
+        raise fail(
+            "sandbox.move_candidate/add_candidate must move the application's updated_at "
+            "at least 1 s past every other, so updated_since can be checked"
+        )
+
+
+def open_jobs(sandbox: Sandbox, n: int) -> list[JobFacts]:
+    """The first ``n`` open sandbox jobs by id; fails when the world has fewer."""
+    jobs = sorted((j for j in sandbox.jobs() if j.status == JobStatus.OPEN), key=lambda j: j.ats_id)
+    if len(jobs) < n:
+        raise fail(f"the sandbox has {len(jobs)} open jobs; the kit needs {n} (seed more jobs)")
+    return jobs[:n]
 
 
 def fold(text: str) -> str:
@@ -197,6 +228,15 @@ class Harness:
 
     def all_candidates(self, session: Any, job_id: str, **kw: Any) -> tuple[list[Candidate], int]:
         query = CandidateQuery(job_ats_id=job_id, page_size=self.page_size, **kw)
+        return self._pages("atsbridge_list_candidates", session, query, Candidate)
+
+    def account_wide(self) -> bool:
+        """Whether the plugin declares the account-wide candidate listing."""
+        return Capability.ACCOUNT_CANDIDATES in self.info().capabilities
+
+    def all_account_candidates(self, session: Any, **kw: Any) -> tuple[list[Candidate], int]:
+        """Every page of the account-wide listing (``job_ats_id=None``): items and pages."""
+        query = CandidateQuery(job_ats_id=None, page_size=self.page_size, **kw)
         return self._pages("atsbridge_list_candidates", session, query, Candidate)
 
     # -- secrets -----------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from atsbridge.model import SandboxOptions
 
-from atsbridge_sdk.contract import checks
-from atsbridge_sdk.contract.harness import SMALL_WORLD, Harness
+from atsbridge_sdk.contract import account, checks
+from atsbridge_sdk.contract.harness import SMALL_WORLD, Harness, NotApplicable
 
 
 class ContractSuite:
@@ -94,3 +94,20 @@ class ContractSuite:
 
     def test_no_secret_in_logs_or_errors(self, contract: Harness) -> None:
         checks.check_no_secret_in_logs_or_errors(contract)
+
+    # -- only for plugins declaring Capability.ACCOUNT_CANDIDATES -----------------------------
+
+    def _account(self, check: Any, contract: Harness) -> None:
+        try:
+            check(contract)
+        except NotApplicable as exc:
+            pytest.skip(str(exc))
+
+    def test_account_listing_returns_every_application(self, contract: Harness) -> None:
+        self._account(account.check_account_listing_returns_every_application, contract)
+
+    def test_account_listing_honours_updated_since(self, contract: Harness) -> None:
+        self._account(account.check_account_listing_honours_updated_since, contract)
+
+    def test_account_listing_no_change_costs_one_request(self, contract: Harness) -> None:
+        self._account(account.check_account_listing_no_change_costs_one_request, contract)

@@ -134,7 +134,11 @@ class ExampleSession:
     # -- candidates -------------------------------------------------------------------------------
 
     def list_candidates(self, query: CandidateQuery) -> Page[Candidate]:
-        path = f"/v1/jobs/{query.job_ats_id}/applications"
+        """One page of a job's applications, or of the account's (``job_ats_id`` None)."""
+        if query.job_ats_id is None:
+            path = "/v1/applications"
+        else:
+            path = f"/v1/jobs/{query.job_ats_id}/applications"
         params: dict[str, Any] = {"limit": query.page_size}
         if query.updated_since is not None:
             params["updated_since"] = _iso(query.updated_since)

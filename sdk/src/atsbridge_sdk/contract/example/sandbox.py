@@ -275,6 +275,17 @@ class ExampleSandbox(Sandbox):
         if job_id not in self._jobs:
             return self.error(404, "job not found")
         apps = [a for a in self._applications.values() if a["job_id"] == job_id]
+        return self._applications_page(request, apps)
+
+    @route("GET", "/v1/applications")
+    def list_all_applications(self, request: SandboxRequest) -> SandboxResponse:
+        """Every application in the account (closed jobs' too)."""
+        return self._applications_page(request, list(self._applications.values()))
+
+    def _applications_page(
+        self, request: SandboxRequest, apps: list[dict[str, Any]]
+    ) -> SandboxResponse:
+        """One page of ``apps`` changed since ``updated_since``, most recently updated first."""
         since = request.arg("updated_since")
         if since:
             when = _parse_time(since, "updated_since")
