@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from atsbridge.events import EventLog, WebhookEndpoints
 from atsbridge.plugins import AtsPlugin, PluginRegistry, PluginStatus
 from atsbridge.secrets import SecretBox
 from atsbridge.services.cnts import CntsService
@@ -88,6 +89,14 @@ class Atsbridge:
     @cached_property
     def leads(self) -> LeadService:
         return LeadService(self)
+
+    @cached_property
+    def events(self) -> EventLog:
+        return EventLog(self.store)
+
+    @cached_property
+    def webhooks(self) -> WebhookEndpoints:
+        return WebhookEndpoints(self.store, self.clock, self.secret_box)
 
     # --- plugins and sessions ---------------------------------------------------------------
 

@@ -12,10 +12,12 @@ Two sync kinds are registered:
   "updated since" results). It is separate so that ``sync --jobs`` with no changes costs
   exactly one request.
 
-A linked job's state follows its ATS job: closing (or deleting) it closes the link and fires
-``atsbridge_job_closed`` once, reopening fires ``atsbridge_job_reopened``. Events fire after
-the transaction that recorded the change has committed, so a rolled-back page fires nothing
-and a rerun does not fire twice (the link already holds the new state).
+A linked job's state follows its ATS job: closing (or deleting) it closes the link and
+records ``job.closed`` once (and ``job.deleted`` for a deletion), reopening records
+``job.reopened``, in the event log in the page's own transaction; the plugins'
+``atsbridge_job_closed`` / ``_reopened`` hooks fire from those events after the transaction
+has committed, so a rolled-back page records and fires nothing and a rerun does not fire
+twice (the link already holds the new state).
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 from sqlmodel import col, select
 
 from atsbridge import model
 from atsbridge.errors import BadInput, Conflict, NotFound, PayloadError
-from atsbridge.model import JobClosed, JobQuery, JobReopened, JobState, JobStatus, Page
+from atsbridge.events import hooks, record_event
+from atsbridge.events.types import JOB_CLOSED, JOB_DELETED, JOB_REOPENED
+from atsbridge.model import JobQuery, JobState, JobStatus, Page
 from atsbridge.services import fullpass, job_index
 from atsbridge.services.base import Service
 from atsbridge.services.sync import (
@@ -278,13 +283,14 @@ class LinkView:
 
 
 class _Events:
-    """Link state changes of one transaction, fired through the hooks after it commits."""
+    """Link state changes of one transaction: recorded in the event log as they happen,
+    handed to the plugins' hooks (``events.hooks``) after the transaction commits."""
 
     def __init__(self, app: Atsbridge, tenant: str, ats: str):
         self.app = app
         self.tenant = tenant
         self.ats = ats
-        self.pending: list[JobClosed | JobReopened] = []
+        self.pending: list[dict[str, Any]] = []
 
     def propagate(
         self, link: JobLink, status: str, status_raw: str, exists: bool, now: datetime
@@ -297,8 +303,7 @@ class _Events:
         link.state = new_state
         link.status_raw = status_raw
         link.updated_at = now
-        kwargs = {
-            "tenant": self.tenant,
+        data = {
             "ats": self.ats,
             "ats_job_id": link.ats_job_id,
             "product_job_id": link.product_job_id,
@@ -306,34 +311,36 @@ class _Events:
         }
         if new_state == CLOSED and old_state != CLOSED:
             link.closed_at = now
-            self.pending.append(JobClosed(**kwargs))
+            self._record(
+                link, JOB_CLOSED, {**data, "reason": "closed" if exists else "deleted"}, now
+            )
         elif old_state == CLOSED and new_state != CLOSED:
             link.closed_at = None
-            self.pending.append(JobReopened(**kwargs))
+            self._record(link, JOB_REOPENED, data, now)
+        if not exists:
+            self._record(link, JOB_DELETED, data, now)
         return True
+
+    def _record(self, link: JobLink, kind: str, data: dict[str, Any], now: datetime) -> None:
+        session = object_session(link)
+        assert session is not None, "a link being propagated belongs to the page's session"
+        self.pending.append(
+            record_event(
+                session,  # type: ignore[arg-type]
+                tenant=self.tenant,
+                type=kind,
+                data=data,
+                connection_id=link.connection_id,
+                now=now,
+            )
+        )
 
     def discard(self) -> None:
         self.pending = []
 
     def fire(self) -> None:
         pending, self.pending = self.pending, []
-        for event in pending:
-            name = "job_closed" if isinstance(event, JobClosed) else "job_reopened"
-            caller = getattr(self.app.registry.hook, f"atsbridge_{name}")
-            # Each observer on its own: one failing must neither starve the others of the
-            # event nor fail a sync whose changes are already committed.
-            for impl in caller.get_hookimpls():
-                try:
-                    impl.function(event=event)
-                except Exception:
-                    log.exception(
-                        "the atsbridge_%s hook of %s failed for %s/%s job %s",
-                        name,
-                        impl.plugin_name,
-                        event.tenant,
-                        event.ats,
-                        event.ats_job_id,
-                    )
+        hooks.fire(self.app.registry, pending)
 
 
 def _links_for(repo: TenantRepo, connection_id: int, ats_ids: Sequence[str]) -> dict[str, JobLink]:

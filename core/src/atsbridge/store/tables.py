@@ -335,3 +335,78 @@ TENANT_TABLES: tuple[type[TenantOwned], ...] = (
     SyncCheckpoint,
     TaskLease,
 )
+
+
+class EventRow(SQLModel, table=True):
+    """One entry of the durable event log (``atsbridge.events``).
+
+    Written in the transaction of the change it reports, without a log position: ``seq`` is
+    given after the commit, in commit order, by the sequencer (``events.log``), so a reader
+    paging by ``seq`` never skips an event that a slower transaction commits later. The
+    tenant is kept by key, not by foreign key: the log outlives a tenant's last connection.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (sa.Index(None, "tenant", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=40, unique=True)
+    seq: int | None = Field(default=None, unique=True)
+    tenant: str | None = Field(default=None, max_length=100)
+    type: str = Field(max_length=64)
+    connection_id: int | None = Field(default=None)
+    # A test ping goes to this endpoint only (and never into the feed).
+    endpoint_id: str | None = Field(default=None, max_length=40)
+    data: dict = _json(dict)
+    created_at: datetime = _time()
+
+
+class WebhookEndpointRow(SQLModel, table=True):
+    """A product URL that receives signed events; ``tenant`` None = every tenant."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (sa.Index(None, "tenant"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    tenant: str | None = Field(default=None, max_length=100)
+    url: str
+    # Event types delivered; empty = every type.
+    event_types: list = _json(list)
+    enabled: bool = Field(default=True)
+    description: str = Field(default="")
+    # The signing secret, sealed by the secret box.
+    secret: dict = _json(dict)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    last_success_at: datetime | None = _time(nullable=True)
+    last_failure_at: datetime | None = _time(nullable=True)
+    consecutive_failures: int = Field(default=0)
+    last_error: str | None = None
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One event to send to one endpoint, with the outbox's state machine and claim lease."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("endpoint_id", "seq"),
+        sa.Index(None, "state", "next_attempt_at"),
+        sa.Index(None, "endpoint_id", "state", "seq"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: str = Field(foreign_key="webhook_endpoints.id", ondelete="CASCADE", max_length=40)
+    event_row_id: int = _fk("events.id")
+    # The event's log position: deliveries of one endpoint go out in this order.
+    seq: int
+    # pending -> delivering -> delivered | failed (next_attempt_at) -> ... | dead
+    state: str = Field(default="pending", max_length=20)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = _time(nullable=True)
+    claimed_until: datetime | None = _time(nullable=True)
+    # The host (``host_id`` of the deliverer) holding the claim: who sent it, for operators.
+    claimed_by: str | None = Field(default=None, max_length=255)
+    last_error: str | None = None
+    last_status: int | None = Field(default=None)
+    created_at: datetime = _time()
+    delivered_at: datetime | None = _time(nullable=True)
