@@ -47,6 +47,7 @@ from atsbridge.secrets import resolve_references, unseal
 from atsbridge.services.cnts import sync_candidates, worker_processes
 from atsbridge.sessions import PluginSession
 from atsbridge.store import JobLink
+from cryptography.fernet import Fernet
 
 TENANT = "bench"
 PG_ADMIN_URL = os.environ.get(
@@ -161,6 +162,8 @@ def _store(pg_admin_url: str | None) -> Iterator[str]:
         if pg_admin_url is None:
             yield f"sqlite:///{Path(workdir) / 'store.db'}"
         else:
+            # PostgreSQL needs a configured key (atsbridge never mints one for a shared db).
+            os.environ.setdefault("ATSBRIDGE_SECRET_KEY", Fernet.generate_key().decode())
             with _pg_schema(pg_admin_url) as url:
                 yield url
 

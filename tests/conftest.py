@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from atsbridge.plugins import PluginRegistry
+from cryptography.fernet import Fernet
 
 # Helper modules beside this file (fakeats) are imported by name from the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,8 +40,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+def pg_schema_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
+
+    Sets ATSBRIDGE_SECRET_KEY too: with PostgreSQL the key must be configured (never minted).
+    """
+    monkeypatch.setenv("ATSBRIDGE_SECRET_KEY", Fernet.generate_key().decode())
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -66,7 +66,12 @@ class Atsbridge:
 
     @cached_property
     def secret_box(self) -> SecretBox:
-        return SecretBox(self.store.key_dir)
+        store = self.store
+        return SecretBox(
+            store.key_dir,
+            shared_database=store.dialect == "postgresql",
+            sealed_secrets_exist=self.connections.any_sealed_secrets,
+        )
 
     # --- services: one cached_property each; add yours here ----------------------------
 

@@ -18,7 +18,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,11 @@ def is_reference(value: Any) -> bool:
     return _is_ref(value, ENV_REF) or _is_ref(value, FILE_REF)
 
 
+def has_sealed(config: Any) -> bool:
+    """Whether a stored config holds at least one sealed (encrypted) value."""
+    return any(isinstance(v, dict) and set(v) == {SEALED} for v in _walk_values(config))
+
+
 # --- the key -------------------------------------------------------------------------------
 
 
@@ -109,11 +114,25 @@ class SecretBox:
     The key comes from ATSBRIDGE_SECRET_KEY (comma-separated keys: the first encrypts, all
     decrypt, which allows rotation), else from a 0600 key file in ``key_dir`` created on
     first need. Nothing touches the disk until a secret is actually sealed or opened.
+
+    A new key would make every secret already sealed unreadable, so none is created when
+    ``sealed_secrets_exist()`` says there are some (the key file went missing), nor for a
+    ``shared_database`` (PostgreSQL: every host would mint its own), where the key must be
+    configured. Both refusals are ``BadInput`` with one line saying what to do.
     """
 
-    def __init__(self, key_dir: Path, *, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        key_dir: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        shared_database: bool = False,
+        sealed_secrets_exist: Callable[[], bool] | None = None,
+    ):
         self.key_dir = key_dir
         self._env = os.environ if env is None else env
+        self._shared = shared_database
+        self._sealed_exist = sealed_secrets_exist
         self._fernet: MultiFernet | None = None
         self._lock = threading.Lock()
 
@@ -143,6 +162,17 @@ class SecretBox:
             if not create:
                 raise AtsbridgeError(
                     f"cannot decrypt stored secrets: no {KEY_ENV} and no key file {path}"
+                )
+            if self._shared:
+                raise BadInput(
+                    f"{KEY_ENV}: required with PostgreSQL (set the same key on every host); "
+                    "atsbridge does not create a key for a shared database"
+                )
+            if self._sealed_exist is not None and self._sealed_exist():
+                raise BadInput(
+                    f"{KEY_ENV}: not set and the key file {path} is missing, but stored "
+                    "secrets were sealed with a key: restore that key (a new one would make "
+                    "them unreadable)"
                 )
             self._create_key_file(path)
         mode = stat.S_IMODE(path.stat().st_mode)

@@ -28,6 +28,7 @@ from atsbridge.secrets import (
     REDACTOR,
     dotted,
     get_path,
+    has_sealed,
     mask,
     register_secrets,
     resolve_references,
@@ -213,6 +214,12 @@ class ConnectionService(Service):
             )
             rows = session.exec(statement).all()
             return [self._view(key, row) for key, row in rows]
+
+    def any_sealed_secrets(self) -> bool:
+        """Whether any tenant's stored config holds a value sealed with the secret key."""
+        with self.store.system_session() as session:
+            configs = session.exec(select(Connection.config)).all()
+        return any(has_sealed(config) for config in configs)
 
     def get(self, tenant: str, ats: str) -> ConnectionView:
         with self.store.tenant(tenant) as repo:
