@@ -63,12 +63,23 @@ def run(*cmd: str) -> int:
     return subprocess.call([str(BIN / cmd[0]), *cmd[1:]], cwd=ROOT)
 
 
+def mypy_packages() -> list[str]:
+    """The import packages to type-check: core, sdk and every plugin under plugins/.
+
+    Found on disk, so a plugin just scaffolded with ``atsbridge plugin new`` is checked
+    without editing the ``packages`` list in pyproject.toml.
+    """
+    found = (ROOT / "plugins").glob("*/src/atsbridge_*/__init__.py")
+    plugins = sorted(p.parent.name for p in found)
+    return ["atsbridge", "atsbridge_sdk", *plugins]
+
+
 def test(extra: list[str]) -> int:
     code_dirs = ["core", "sdk", "plugins", "tests", "bench", "dev.py"]
     for step in (
         ("ruff", "check", *code_dirs),
         ("ruff", "format", "--check", *code_dirs),
-        ("mypy",),
+        ("mypy", *(arg for package in mypy_packages() for arg in ("-p", package))),
     ):
         if run(*step) != 0:
             return 1

@@ -6,9 +6,15 @@ on; it is imported only when the command runs.
 
 from __future__ import annotations
 
+import shlex
+import sys
+from importlib import metadata
 from pathlib import Path
 
 import click
+
+from atsbridge.cli._root import CliState
+from atsbridge.errors import BadInput
 
 
 @click.group("plugin")
@@ -26,8 +32,15 @@ def plugin() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to create the plugin in (it goes into DIR/NAME).",
 )
-def new(name: str, dest: Path) -> None:
+@click.pass_context
+def new(ctx: click.Context, name: str, dest: Path) -> None:
     """Write a complete plugin NAME that installs and passes the contract kit."""
+    taken = _installed_plugin(ctx, name)
+    if taken is not None:
+        raise BadInput(
+            f"plugin name {name!r}: a plugin of that name is installed ({taken}); "
+            "choose another name"
+        )
     try:
         from atsbridge_sdk.scaffold import create_plugin
     except ImportError:
@@ -36,7 +49,29 @@ def new(name: str, dest: Path) -> None:
         ) from None
     root = create_plugin(name, dest)
     click.echo(f"created {root}")
-    click.echo(f"next: pip install -e {root} && pytest {root / 'tests'}")
+    # The interpreter running this command is the one atsbridge is installed in, so the
+    # hint works in any virtualenv (a bare ``pip`` may belong to another Python).
+    python = shlex.quote(sys.executable)
+    where = shlex.quote(str(root))
+    click.echo(
+        f"next: {python} -m pip install -e {where}[test] && "
+        f"{python} -m pytest {shlex.quote(str(root / 'tests'))}"
+    )
+
+
+def _installed_plugin(ctx: click.Context, name: str) -> str | None:
+    """What already answers to ``name``: an ``atsbridge`` entry point or an import package."""
+    state = ctx.find_object(CliState)
+    if state is not None and state.registry is not None:
+        for status in state.registry.statuses:
+            if status.name == name:
+                return status.distribution or status.name
+        return None
+    for entry in metadata.entry_points(group="atsbridge"):
+        if entry.name == name:
+            dist = entry.dist.name if entry.dist is not None else entry.value
+            return str(dist)
+    return None
 
 
 def register(root: click.Group) -> None:
