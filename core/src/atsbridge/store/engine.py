@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,19 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)  # type: ignore[arg-type]
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, as the key file is.
+
+    It holds personal data (candidates, do-not-source lists). SQLite gives its -wal and
+    -shm files the main file's mode. An existing file keeps the mode its owner chose.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def create_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
@@ -69,6 +83,7 @@ def _sqlite_engine(url: URL) -> Engine:
         kwargs["poolclass"] = StaticPool  # one shared in-memory database
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
     engine = sa.create_engine(url, **kwargs)
 
     @sa.event.listens_for(engine, "connect")
