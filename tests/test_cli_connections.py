@@ -170,10 +170,14 @@ def test_check_and_disconnect_unknown_are_bad_input(run) -> None:
 
 def test_disconnect(run, config_file) -> None:
     assert run("connect", "acme", "fakeats", "--config", config_file(GOOD)).exit_code == 0
-    result = run("disconnect", "acme", "fakeats")
-    assert (result.exit_code, result.stdout) == (0, "disconnected acme/fakeats\n")
+    result = run("disconnect", "acme", "fakeats", "--yes")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        "disconnected acme/fakeats: deleted 0 mirrored jobs, 0 imported job links, "
+        "0 do-not-source entries from the ATS, 0 sync runs\n",
+    )
     assert listing(run) == []
-    assert run("disconnect", "acme", "fakeats").exit_code == 2
+    assert run("disconnect", "acme", "fakeats", "--yes").exit_code == 2
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,16 @@ def table(*columns: str, title: str | None = None) -> Table:
     for c in columns:
         t.add_column(c, overflow="fold")
     return t
+
+
+def hint(command: str, why: str = "") -> None:
+    """Print the next command a person would likely run, on stderr (stdout stays data).
+
+    Off under ``--json``/``-q`` (callers do not call it then) and with ATSBRIDGE_NO_HINTS.
+    """
+    if os.environ.get("ATSBRIDGE_NO_HINTS"):
+        return
+    click.echo(f"next: {command}" + (f"  ({why})" if why else ""), err=True)
 
 
 def when(value: datetime | None) -> str:

@@ -1,13 +1,15 @@
 """The root group, global options, logging and the exit-code contract.
 
 Exit codes: 0 ok; 1 operational failure (ATS down, credentials rejected, plugin failure);
-2 bad input (``BadInput`` and click usage errors). Every error is printed as one line
-``error: ...`` on stderr (a config error prints one such line per problem), with every
-registered secret redacted.
+2 bad input (``BadInput`` and click usage errors); 130 interrupted (Ctrl-C). Every error is
+printed as one line ``error: ...`` on stderr (a config error prints one such line per
+problem), with every registered secret redacted. Under ``--json`` the error is one JSON
+object on stderr instead: ``{"error": {"message", "exit_code", "type", "problems"}}``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -89,6 +91,22 @@ def echo_error(message: str) -> None:
     click.echo(f"error: {REDACTOR.redact(message)}", err=True)
 
 
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def _wants_json(args: Sequence[str] | None) -> bool:
+    words = list(sys.argv[1:] if args is None else args)
+    if "--" in words:
+        words = words[: words.index("--")]
+    return "--json" in words
+
+
+def _echo_json_error(problems: list[str], code: int, kind: str) -> None:
+    shown = [REDACTOR.redact(p) for p in problems]
+    error = {"message": "; ".join(shown), "exit_code": code, "type": kind, "problems": shown}
+    click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+
+
 class AtsbridgeGroup(click.Group):
     def main(  # type: ignore[override]
         self,
@@ -98,30 +116,36 @@ class AtsbridgeGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        problems: list[str] = []
+        kind = ""
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.Abort:
-            echo_error("aborted")
-            code = 1
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                problems, code, kind = ["interrupted; re-run to resume"], INTERRUPTED, "interrupted"
+            else:
+                problems, code, kind = ["aborted"], 1, "aborted"
+        except KeyboardInterrupt:
+            problems, code, kind = ["interrupted; re-run to resume"], INTERRUPTED, "interrupted"
         except click.ClickException as exc:
-            echo_error(exc.format_message())
-            code = exc.exit_code
+            problems, code, kind = [exc.format_message()], exc.exit_code, "usage"
         except ConfigError as exc:
-            for problem in exc.problems:
-                echo_error(problem)
-            code = 2
+            problems, code, kind = list(exc.problems), 2, type(exc).__name__
         except BadInput as exc:
-            echo_error(str(exc))
-            code = 2
+            problems, code, kind = [str(exc)], 2, type(exc).__name__
         except AtsbridgeError as exc:
-            echo_error(str(exc))
-            code = 1
+            problems, code, kind = [str(exc)], 1, type(exc).__name__
         except OSError as exc:
             # e.g. a database file in a read-only place; a traceback would not help.
-            echo_error(f"{type(exc).__name__}: {exc}")
-            code = 1
+            problems, code, kind = [f"{type(exc).__name__}: {exc}"], 1, "os_error"
         else:
             code = rv if isinstance(rv, int) else 0
+        if problems:
+            if _wants_json(args):
+                _echo_json_error(problems, code, kind)
+            else:
+                for problem in problems:
+                    echo_error(problem)
         if not standalone_mode:
             return code
         sys.exit(code)

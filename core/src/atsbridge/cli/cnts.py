@@ -122,6 +122,11 @@ def import_file(
 @click.option("--company", metavar="C")
 @click.option("--city", metavar="C")
 @click.option("--default-country", metavar="CC", help="Country of phones written without +.")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when the person is excluded (0 when not), for scripts.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def check(
@@ -135,8 +140,9 @@ def check(
     company: str | None,
     city: str | None,
     default_country: str | None,
+    exit_code: bool,
     as_json: bool,
-) -> None:
+) -> int:
     """Is this person on PRODUCT_JOB_ID's do-not-source list? Says which rule matched."""
     if not (emails or linkedin or phones or name):
         raise BadInput("give at least one of --email, --linkedin, --phone, --name")
@@ -148,17 +154,19 @@ def check(
     )
     if result.problems:
         raise BadInput("; ".join(result.problems))
+    code = 1 if exit_code and result.excluded else 0
     if as_json:
         emit_json(result.to_json())
-        return
+        return code
     if not result.excluded:
         click.echo("not excluded: no entry matches")
-        return
+        return code
     best = result.matches[0]
     who = best.name or best.value
     click.echo(f"excluded: {best.rule} matches {who} ({best.source}, added {when(best.added_at)})")
     for other in result.matches[1:]:
         click.echo(f"  also {other.rule}: {other.name or other.value} ({other.source})")
+    return code
 
 
 @cnts.command("sync")

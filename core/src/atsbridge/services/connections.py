@@ -4,18 +4,24 @@
 operator's settings allow (``atsbridge.references``). Interfaces that accept configs from
 outside the operator's trust (the product HTTP API) pass ``allow_references=False`` to
 ``validate`` and ``connect``: any reference is then refused whatever the settings say.
+
+Re-connecting merges the given config into the stored one (``replace=False``), so a partial
+config changes only the fields it names; ``changes`` on the returned view says what moved,
+secrets shown as changed or not, never by value.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import attrs
+import sqlalchemy as sa
 from sqlmodel import select
 
 from atsbridge.config import validate_config
@@ -39,7 +45,16 @@ from atsbridge.secrets import (
 )
 from atsbridge.services.base import Service
 from atsbridge.sessions import PluginSession, call_hook
-from atsbridge.store import Connection, Tenant
+from atsbridge.store import Connection, Job, JobLink, SyncRun, Tenant
+from atsbridge.store.tables import CntsEntry
+
+# What a disconnect deletes with the connection (foreign keys ON DELETE CASCADE), by label.
+_REMOVED_WITH_CONNECTION = (
+    ("mirrored jobs", Job),
+    ("imported job links", JobLink),
+    ("do-not-source entries from the ATS", CntsEntry),
+    ("sync runs", SyncRun),
+)
 
 _TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 
@@ -54,6 +69,89 @@ def check_tenant_key(key: str) -> str:
 
 
 @attrs.frozen
+class ConfigChange:
+    """One config field a connect changed: ``path`` dotted, values masked when secret."""
+
+    path: str
+    action: str  # "added" | "changed" | "removed"
+    old: Any = None
+    new: Any = None
+    secret: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.path, "action": self.action, "secret": self.secret}
+        if not self.secret:
+            out |= {"old": self.old, "new": self.new}
+        return out
+
+    def describe(self) -> str:
+        if self.secret:
+            return f"{self.path}: {self.action} (secret)"
+        if self.action == "added":
+            return f"{self.path}: set to {json.dumps(self.new, ensure_ascii=False)}"
+        if self.action == "removed":
+            return f"{self.path}: removed (was {json.dumps(self.old, ensure_ascii=False)})"
+        old, new = (json.dumps(v, ensure_ascii=False) for v in (self.old, self.new))
+        return f"{self.path}: {old} -> {new}"
+
+
+def _is_leaf(value: Any) -> bool:
+    # A {"$env": ...} / {"$file": ...} reference is one value, not a section to merge into.
+    return not isinstance(value, dict) or any(str(k).startswith("$") for k in value)
+
+
+def _has_reference(config: Any) -> bool:
+    if isinstance(config, dict):
+        if any(str(k).startswith("$") for k in config):
+            return True
+        return any(_has_reference(v) for v in config.values())
+    if isinstance(config, list):
+        return any(_has_reference(v) for v in config)
+    return False
+
+
+def merge_config(stored: dict, given: dict) -> dict:
+    """``given`` over ``stored``: fields ``given`` names win, sections merge, the rest stays."""
+    out = copy.deepcopy(stored)
+    for key, value in given.items():
+        current = out.get(key)
+        if not _is_leaf(value) and current is not None and not _is_leaf(current):
+            out[key] = merge_config(current, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _leaves(config: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    out: dict[tuple[str, ...], Any] = {}
+    for key, value in config.items():
+        path = (*prefix, str(key))
+        if _is_leaf(value):
+            out[path] = value
+        else:
+            out |= _leaves(value, path)
+    return out
+
+
+def config_changes(old: dict | None, new: dict, schema: dict) -> tuple[ConfigChange, ...]:
+    """What differs between two plain configs, field by field (secrets not by value)."""
+    secret = set(secret_paths(schema))
+    before, after = _leaves(old or {}), _leaves(new)
+    changes = []
+    for path in sorted(before.keys() | after.keys()):
+        is_secret = path in secret
+        if path not in before:
+            changes.append(ConfigChange(dotted(path), "added", None, after[path], is_secret))
+        elif path not in after:
+            changes.append(ConfigChange(dotted(path), "removed", before[path], None, is_secret))
+        elif before[path] != after[path]:
+            changes.append(
+                ConfigChange(dotted(path), "changed", before[path], after[path], is_secret)
+            )
+    return tuple(changes)
+
+
+@attrs.frozen
 class ConnectionView:
     """A stored connection as shown to people and the product: secrets masked."""
 
@@ -65,6 +163,9 @@ class ConnectionView:
     updated_at: datetime
     last_checked_at: datetime | None
     last_check_error: str | None
+    # Set by connect only: what it changed (empty for a first connect's view as well).
+    changes: tuple[ConfigChange, ...] = ()
+    created: bool = False
 
     def to_json(self) -> dict[str, Any]:
         def iso(d: datetime | None) -> str | None:
@@ -131,11 +232,15 @@ class ConnectionService(Service):
         *,
         check: bool = True,
         allow_references: bool = True,
+        replace: bool = False,
     ) -> ConnectionView:
         """Validate, test (unless ``check=False``) and store; an existing one is updated.
 
-        Secret fields given as the mask (as ``connections --json`` shows them) keep the
-        stored value, so a shown config can be edited and fed back. ``allow_references``
+        Updating merges ``config`` into the stored config: fields it leaves out keep their
+        stored values (``replace=True`` stores ``config`` alone); the view's ``changes``
+        lists what changed. Secret fields given as the mask (as ``connections --json``
+        shows them) keep the stored value, so a shown config can be edited and fed back.
+        ``allow_references``
         False (the product HTTP API) refuses every ``$env``/``$file`` reference with a
         ``ConfigError``, whatever the operator's reference settings allow.
         """
@@ -143,7 +248,14 @@ class ConnectionService(Service):
         plugin = self.registry.get(ats)
         schema = plugin.info.config_schema
         config = self._keep_masked_secrets(tenant, ats, schema, config)
-        policy = self.reference_policy(allow_references=allow_references)
+        stored = self._stored_config(tenant, ats)
+        previous = unseal(stored, self.app.secret_box) if stored is not None else None
+        # References already stored were accepted when stored; the refusal of references
+        # (allow_references=False) is about the ones this call submits.
+        submitted_refs = _has_reference(config)
+        if previous is not None and not replace and isinstance(config, dict):
+            config = merge_config(previous, config)
+        policy = self.reference_policy(allow_references=allow_references or not submitted_refs)
         validated = validate_config(schema, config, references=policy)
         register_secrets(validated, schema)
         rotated: dict[str, Any] = {}
@@ -159,6 +271,7 @@ class ConnectionService(Service):
         # immediate: a host may be writing to the same SQLite file (see Store.tenant).
         with self.store.tenant(tenant, create=True, immediate=True) as repo:
             row = repo.connection(ats)
+            created = row is None
             if row is None:
                 row = repo.add(Connection(ats=ats, created_at=now, updated_at=now))
             row.config = sealed
@@ -166,7 +279,9 @@ class ConnectionService(Service):
             if check:
                 row.last_checked_at, row.last_check_error = now, None
             repo.flush()
-            return self._view(tenant, row)
+            view = self._view(tenant, row)
+        changes = config_changes(previous, validated, schema)
+        return attrs.evolve(view, changes=changes, created=created)
 
     def _keep_masked_secrets(self, tenant: str, ats: str, schema: dict, config: Any) -> Any:
         if not isinstance(config, dict):
@@ -244,12 +359,45 @@ class ConnectionService(Service):
             raise error
         return view
 
-    def disconnect(self, tenant: str, ats: str) -> None:
-        """Remove the connection and everything synced through it (mirror, runs, links)."""
+    def removal(self, tenant: str, ats: str) -> dict[str, int]:
+        """What ``disconnect`` would delete: row counts by what they are, for a confirmation."""
+        with self.store.tenant(tenant) as repo:
+            row = repo.require_connection(ats)
+            counts = {}
+            for label, model in _REMOVED_WITH_CONNECTION:
+                statement = (
+                    select(sa.func.count()).select_from(model).where(model.connection_id == row.id)  # type: ignore[attr-defined]
+                )
+                counts[label] = int(repo.session.exec(statement).one())
+            return counts
+
+    def disconnect(self, tenant: str, ats: str) -> dict[str, int]:
+        """Remove the connection and everything synced through it (mirror, runs, links).
+
+        The tenant itself stays, with its other connections and what is not the ATS's
+        (leads, file-imported do-not-source entries): a reconnect finds them again.
+        Returns what was deleted (``removal``'s counts).
+        """
+        counts = self.removal(tenant, ats)
         with self.store.tenant(tenant, immediate=True) as repo:
             repo.delete(repo.require_connection(ats))
             repo.flush()
-            repo.delete_tenant_if_empty()
+        return counts
+
+    def change_settings(
+        self, tenant: str, ats: str, set_items: Iterable[str] = (), unset: Iterable[str] = ()
+    ) -> ConnectionView:
+        """Set ``KEY=VALUE`` items and remove ``unset`` keys, each checked against the known
+        settings (``services.connection_settings``); BadInput names a bad one."""
+        from atsbridge.services import connection_settings
+
+        with self.store.tenant(tenant, immediate=True) as repo:
+            row = repo.require_connection(ats)
+            changed = connection_settings.apply(row.settings, set_items, unset)
+            if changed != row.settings:
+                row.settings = changed
+                row.updated_at = self.now()
+            return self._view(tenant, row)
 
     def update_settings(self, tenant: str, ats: str, **settings: Any) -> ConnectionView:
         """Merge per-connection settings (intervals, default_country...); None removes one."""
