@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import uuid
@@ -78,3 +79,15 @@ def registry(fake: FakeAts) -> PluginRegistry:
     reg.register(fake, "fakeats", "atsbridge-fakeats")
     assert reg.statuses[-1].ok, reg.statuses[-1].error
     return reg
+
+
+@pytest.fixture
+def config_file(tmp_path: Path):
+    """Write a connection config as JSON under tmp_path; returns its path."""
+
+    def write(config: object, name: str = "config.json") -> str:
+        path = tmp_path / name
+        path.write_text(json.dumps(config))
+        return str(path)
+
+    return write

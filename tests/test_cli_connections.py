@@ -28,16 +28,6 @@ def run(registry: PluginRegistry, db_url: str):
     return invoke
 
 
-@pytest.fixture
-def config_file(tmp_path: Path):
-    def write(config: object, name: str = "config.json") -> str:
-        path = tmp_path / name
-        path.write_text(json.dumps(config))
-        return str(path)
-
-    return write
-
-
 def listing(run) -> list[dict]:
     result = run("connections", "--json")
     assert result.exit_code == 0, result.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,3 @@ def run(registry: PluginRegistry, db: str):
         return CliRunner().invoke(cli, ["--db", db, *args], obj=CliState(registry), input=input)
 
     return invoke
-
-
-@pytest.fixture
-def config_file(tmp_path: Path):
-    def write(config: object, name: str = "config.json") -> str:
-        path = tmp_path / name
-        path.write_text(json.dumps(config))
-        return str(path)
-
-    return write
