@@ -78,6 +78,13 @@ def _fill(store: Store, tenant: str) -> dict[type, int]:
                 )
             )
         )
+        rows.append(repo.add(tables.CntsList(product_job_id="P2", created_at=NOW)))
+        imported = repo.add(
+            tables.CntsImport(product_job_id="P1", file_name="f.csv", imported_at=NOW)
+        )
+        repo.flush()
+        rows.append(imported)
+        rows.append(repo.add(tables.CntsImportEntry(import_id=imported.id, entry_id=entry.id)))
         repo.flush()
         return {type(r): r.id for r in rows}
 

@@ -36,10 +36,10 @@ def test_import_then_list_then_check(run, acme: str, tmp_path: Path) -> None:
         "bad-email\t\t\t\t\t\n"
         "\t\tBob\tStone\tLeeds\t\n"
     )
-    result = run("cnts", "import", acme, "P1", str(path))
+    result = run("cnts", "import", acme, "P1", str(path), "--create")
     assert result.exit_code == 0, result.output
-    assert "acme/P1: added 2, 1 rows skipped" in result.stdout
-    assert "skipped row 3: email 'bad-email'" in result.stderr
+    assert "acme/P1: added 2, 1 rows skipped (import 1)" in result.stdout
+    assert "skipped row 3: nothing usable left: column 'Email': email 'bad-email'" in result.stderr
     assert "ignored columns: Notes" in result.stdout
 
     listed = run("cnts", "list", acme, "P1", "--json")
@@ -62,7 +62,8 @@ def test_import_then_list_then_check(run, acme: str, tmp_path: Path) -> None:
     assert miss.stdout == "not excluded: no entry matches\n"
 
 
-def test_bad_input_exits_2_with_one_line(run, acme: str, tmp_path: Path) -> None:
+def test_bad_input_exits_2_with_one_line(run, app: Atsbridge, acme: str, tmp_path: Path) -> None:
+    link(app, acme, "P1", "J1")
     result = run("cnts", "check", acme, "P1")
     assert result.exit_code == 2
     assert result.stderr == "error: give at least one of --email, --linkedin, --phone, --name\n"
@@ -80,7 +81,8 @@ def test_bad_input_exits_2_with_one_line(run, acme: str, tmp_path: Path) -> None
     assert result.exit_code == 2
 
 
-def test_import_xlsx_named_sheet_json(run, acme: str, tmp_path: Path) -> None:
+def test_import_xlsx_named_sheet_json(run, app: Atsbridge, acme: str, tmp_path: Path) -> None:
+    link(app, acme, "P1", "J1")
     book = openpyxl.Workbook()
     book.active.title = "Notes"
     sheet = book.create_sheet("People")

@@ -12,6 +12,7 @@ import pytest
 from atsbridge.api import Atsbridge
 from atsbridge.plugins import PluginRegistry
 from atsbridge.services.cnts import Person, _insert_entries, _row, person_keys
+from atsbridge.store import CntsList
 from cntsstrategies import (
     domains,
     email_spelling,
@@ -46,6 +47,15 @@ def _list(app: Atsbridge, tenant: str, job: str, **identity: object) -> None:
     with app.store.tenant(tenant) as repo:
         conn = repo.session.connection()
         _insert_entries(conn, repo.tenant_id, job, "file", None, [entry], app.clock())
+    _known(app, "t", job)
+    _known(app, "other", job)
+
+
+def _known(app: Atsbridge, tenant: str, job: str) -> None:
+    """Give the job a list (as ``cnts import --create`` does), so checks may ask about it."""
+    with app.store.tenant(tenant) as repo:
+        if repo.first(repo.select(CntsList).where(CntsList.product_job_id == job)) is None:
+            repo.add(CntsList(product_job_id=job, created_at=app.clock()))
 
 
 def _e164(number: phonenumbers.PhoneNumber) -> str:

@@ -4,10 +4,16 @@ The reader is strict about the file and precise about rows:
 
 * A file it cannot read (undecodable, corrupt workbook, too big, too many rows, no usable
   column) raises ``FileRejected`` and yields nothing, so nothing is half-imported.
-* Every other row is either a ``PersonRow`` (all present identifiers valid, at least one
-  usable way to match) or a ``RowProblem`` naming the row and why, never both. A row with a
-  malformed email is refused whole rather than imported on its other identifiers: the user
-  sees the reason and fixes the file, and the list never holds a half-read person.
+* Every other row keeps every usable identifier: a value that is not an email, LinkedIn
+  profile or phone is left out with a ``FieldWarning`` naming the row, the column and why,
+  and the row is kept on its other identifiers. A row is refused (``RowProblem``) only when
+  nothing usable remains, or when its columns are shifted (more fields than the header).
+* Phones: ``+`` or ``00`` and a country code, else read in the row's country column, else
+  in the default country; a phone Excel stored as a number (its ``+`` gone) is read as
+  national digits when valid there, else as international ones.
+* Headers are recognised in English, French, German, Spanish, Portuguese, Italian and
+  Dutch, with accents, case and punctuation folded (``header_key``); ``column_map`` names
+  columns by hand.
 
 Row numbers are what a spreadsheet shows: one per CSV record (a quoted value may span
 lines) or sheet row, counting blank ones; with the header first, the first person is row 2.
@@ -23,14 +29,14 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from atsbridge import identity
+from atsbridge import countries, identity
 from atsbridge.errors import BadInput
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -43,71 +49,117 @@ class FileRejected(BadInput):
     """The file as a whole cannot be imported; nothing from it was read into the list."""
 
 
-# Canonical field -> header spellings, compared after ``_header_key`` folding.
+# Canonical field -> header spellings in English, French, German, Spanish, Portuguese,
+# Italian and Dutch, compared after ``header_key`` folding (case, accents, spaces and
+# punctuation aside: "Téléphone portable" is "telephoneportable"). Where a word means
+# different things in two languages ("nome": first name in Italian, name in Portuguese) it
+# goes to the field whose reading still matches the person: a first name alone is read as
+# the whole name.
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "email": (
-        "email",
-        "e-mail",
-        "email address",
-        "e-mail address",
-        "emails",
-        "mail",
-        "work email",
-        "personal email",
-        "primary email",
-        "email 1",
-        "email 2",
-        "email 3",
+        "email", "e-mail", "email address", "e-mail address", "emails", "mail", "work email",
+        "personal email", "primary email", "email 1", "email 2", "email 3",
+        # fr
+        "courriel", "adresse email", "adresse e-mail", "adresse mail", "adresse courriel",
+        "mel", "e-mail professionnel", "email professionnel", "email personnel",
+        # de
+        "e-mail-adresse", "emailadresse", "mailadresse",
+        # es
+        "correo", "correo electronico", "correo-e", "direccion de correo", "email personal",
+        # pt
+        "endereco de email", "endereco de e-mail", "correio eletronico", "correio electronico",
+        # it
+        "indirizzo email", "indirizzo e-mail", "posta elettronica",
+        # nl
+        "e-mailadres", "emailadres", "mailadres",
     ),
     "linkedin": (
-        "linkedin",
-        "linkedin url",
-        "linkedin profile",
-        "linkedin profile url",
-        "linkedin link",
-        "linkedin_url",
+        "linkedin", "linkedin url", "linkedin profile", "linkedin profile url",
+        "linkedin link", "linkedin_url",
+        "profil linkedin", "url linkedin", "lien linkedin", "linkedin-profil", "linkedin profil",
+        "perfil de linkedin", "perfil linkedin", "profilo linkedin", "linkedin profiel",
+        "linkedinprofiel",
     ),
     "phone": (
-        "phone",
-        "phone number",
-        "mobile",
-        "mobile phone",
-        "mobile number",
-        "cell",
-        "cell phone",
-        "telephone",
-        "tel",
-        "work phone",
-        "home phone",
-        "phone 1",
-        "phone 2",
+        "phone", "phones", "phone number", "mobile", "mobile phone", "mobile number", "cell",
+        "cell phone", "telephone", "tel", "work phone", "home phone", "phone 1", "phone 2",
+        # fr
+        "téléphone", "portable", "numero de telephone", "telephone portable",
+        "telephone mobile", "tel portable", "tel mobile", "numero de portable",
+        # de
+        "telefon", "telefonnummer", "handy", "handynummer", "mobil", "mobilnummer",
+        "mobiltelefon",
+        # es
+        "teléfono", "telefono movil", "movil", "celular", "numero de telefono",
+        # pt
+        "telefone", "telemovel", "numero de telefone", "celular", "telefone celular",
+        # it
+        "telefono", "cellulare", "numero di telefono", "telefono cellulare",
+        # nl
+        "telefoon", "telefoonnummer", "mobiel", "mobiele telefoon", "mobiel nummer", "gsm",
     ),
-    "first_name": ("first name", "firstname", "first", "given name", "forename"),
-    "last_name": ("last name", "lastname", "last", "surname", "family name"),
-    "full_name": ("full name", "fullname", "name", "candidate name", "candidate"),
+    "first_name": (
+        "first name", "firstname", "first", "given name", "forename",
+        "prénom", "vorname", "nombre", "nome", "primeiro nome", "voornaam",
+    ),
+    "last_name": (
+        "last name", "lastname", "last", "surname", "family name",
+        "nom", "nom de famille", "nachname", "familienname", "apellido", "apellidos",
+        "sobrenome", "apelido", "cognome", "achternaam",
+    ),
+    "full_name": (
+        "full name", "fullname", "name", "candidate name", "candidate",
+        "nom complet", "nom et prenom", "prenom et nom", "prenom nom", "candidat",
+        "vollstandiger name", "kandidat", "nombre completo", "candidato", "nome completo",
+        "volledige naam", "naam", "kandidaat",
+    ),
     "company": (
-        "company",
-        "company name",
-        "current company",
-        "employer",
-        "organization",
+        "company", "company name", "current company", "employer", "organization",
         "organisation",
+        "entreprise", "société", "employeur", "firma", "unternehmen", "arbeitgeber",
+        "empresa", "compañía", "empleador", "azienda", "società", "datore di lavoro",
+        "bedrijf", "werkgever", "organisatie",
     ),
-    "city": ("city", "town", "current city"),
-}
+    "city": (
+        "city", "town", "current city",
+        "ville", "stadt", "ort", "wohnort", "ciudad", "localidad", "cidade", "città",
+        "stad", "plaats", "woonplaats",
+    ),
+    "country": ("country", "pays", "land", "país", "paese", "nazione"),
+}  # fmt: skip
+FIELDS = tuple(_SYNONYMS)
+IGNORE = "ignore"  # ``column_map`` value that leaves a column out
 MULTI_VALUED = frozenset({"email", "phone"})
 STRONG_FIELDS = frozenset({"email", "linkedin", "phone"})
 NAME_FIELDS = frozenset({"first_name", "last_name", "full_name"})
 WEAK_FIELDS = frozenset({"company", "city"})
 
 
-def _header_key(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", text.strip().lstrip("\ufeff").casefold())
+def header_key(text: str) -> str:
+    """A header folded for comparison: accents folded to their letters, case, spaces and
+    punctuation dropped ("Téléphone" and "TELEPHONE" are both "telephone")."""
+    folded = identity.normalize_name(text.strip().lstrip("\ufeff"))
+    return folded.replace(" ", "")
 
 
 HEADER_FIELDS: dict[str, str] = {
-    _header_key(spelling): field for field, spellings in _SYNONYMS.items() for spelling in spellings
+    header_key(spelling): field for field, spellings in _SYNONYMS.items() for spelling in spellings
 }
+
+
+def column_map_field(value: str) -> str:
+    """The field a ``column_map`` value names: a field (``email``), a header spelling of one
+    (``Courriel``, ``name``), or ``ignore``; raises BadInput naming the choices otherwise."""
+    key = header_key(value)
+    if key == IGNORE:
+        return IGNORE
+    for field in FIELDS:
+        if key == header_key(field):
+            return field
+    spelled = HEADER_FIELDS.get(key)
+    if spelled is None:
+        raise BadInput(f"--map: unknown field {value!r} (one of {', '.join(FIELDS)}, or {IGNORE})")
+    return spelled
 
 
 @attrs.frozen
@@ -135,9 +187,22 @@ class RowProblem:
 
 
 @attrs.frozen
+class FieldWarning:
+    """A value left out of a row that was kept on its other identifiers."""
+
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}: {self.reason} (value left out)"
+
+
+@attrs.frozen
 class ReadResult:
     rows: tuple[PersonRow, ...]
-    problems: tuple[RowProblem, ...]
+    problems: tuple[RowProblem, ...]  # rows skipped: nothing usable in them
+    warnings: tuple[FieldWarning, ...]  # values dropped from rows that were kept
     columns: dict[str, str]  # header as written -> field it feeds
     ignored_columns: tuple[str, ...]
     file_format: str  # "csv" | "xlsx"
@@ -153,8 +218,14 @@ def read_people(
     default_country: str | None = None,
     max_bytes: int = MAX_BYTES,
     max_rows: int = MAX_ROWS,
+    column_map: Mapping[str, str] | None = None,
 ) -> ReadResult:
-    """Read ``path`` (CSV or .xlsx, recognised by content) into valid rows and row problems."""
+    """Read ``path`` (CSV or .xlsx, recognised by content) into rows, row problems and
+    field warnings.
+
+    ``column_map`` maps a header (as written, compared folded) to the field it feeds
+    (``{"Courriel": "email", "Notes": "ignore"}``); other columns are recognised by name.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -177,6 +248,7 @@ def read_people(
         default_country=default_country,
         max_bytes=max_bytes,
         max_rows=max_rows,
+        column_map=column_map,
     )
 
 
@@ -188,22 +260,35 @@ def read_people_bytes(
     default_country: str | None = None,
     max_bytes: int = MAX_BYTES,
     max_rows: int = MAX_ROWS,
+    column_map: Mapping[str, str] | None = None,
 ) -> ReadResult:
+    mapping = _column_map(column_map)
     if len(data) > max_bytes:
         raise FileRejected(
             f"{name}: file is {len(data):,} bytes, over the {max_bytes:,}-byte limit; split it"
         )
     if data.startswith(b"PK\x03\x04"):
         table, sheet_name = _xlsx_rows(data, name, sheet)
-        return _build(table, name, default_country, max_rows, "xlsx", sheet=sheet_name)
+        return _build(table, name, default_country, max_rows, mapping, "xlsx", sheet=sheet_name)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRejected(f"{name}: old Excel .xls files are not supported; save as .xlsx or CSV")
     if sheet is not None:
         raise FileRejected(f"{name}: --sheet only applies to .xlsx files; this is a text file")
     text, encoding = _decode(data, name)
-    delimiter = _choose_delimiter(text)
+    delimiter = _choose_delimiter(text, mapping)
     table = _csv_rows(text, delimiter, name)
-    return _build(table, name, default_country, max_rows, "csv", encoding, delimiter)
+    return _build(table, name, default_country, max_rows, mapping, "csv", encoding, delimiter)
+
+
+def _column_map(column_map: Mapping[str, str] | None) -> dict[str, str]:
+    """``column_map`` keyed by folded header, its values checked (BadInput on a bad one)."""
+    mapping: dict[str, str] = {}
+    for header, field in (column_map or {}).items():
+        key = header_key(header)
+        if not key:
+            raise BadInput(f"--map: {header!r} names no column")
+        mapping[key] = column_map_field(field)
+    return mapping
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -244,7 +329,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def _choose_delimiter(text: str) -> str:
+def _choose_delimiter(text: str, mapping: Mapping[str, str]) -> str:
     header = _first_line(text)
     best, best_score = ",", (-1, -1)
     for delimiter in DELIMITERS:
@@ -252,7 +337,7 @@ def _choose_delimiter(text: str) -> str:
             cells = next(csv.reader([header], delimiter=delimiter), [])
         except csv.Error:
             continue
-        known = sum(1 for c in cells if _header_key(c) in HEADER_FIELDS)
+        known = sum(1 for c in cells if header_key(c) in HEADER_FIELDS or header_key(c) in mapping)
         score = (known, len(cells))
         if score > best_score:
             best, best_score = delimiter, score
@@ -345,6 +430,7 @@ def _build(
     name: str,
     default_country: str | None,
     max_rows: int,
+    mapping: Mapping[str, str],
     file_format: str,
     encoding: str | None = None,
     delimiter: str | None = None,
@@ -359,17 +445,23 @@ def _build(
             break
     if header is None:
         raise FileRejected(f"{name}: file is empty (no header row)")
-    columns, ignored = _map_columns(header)
+    missing = set(mapping) - {header_key(h) for h in header}
+    if missing:
+        wanted = ", ".join(repr(h) for h in sorted(missing))
+        found = ", ".join(repr(h) for h in header if h) or "none"
+        raise FileRejected(f"{name}: --map: no column {wanted} in the header (found: {found})")
+    index, columns, ignored = _map_columns(header, mapping)
     fields = set(columns.values())
     if not (fields & STRONG_FIELDS or (fields & NAME_FIELDS and fields & WEAK_FIELDS)):
         found = ", ".join(repr(h) for h in header if h) or "none"
         raise FileRejected(
             f"{name}: no usable column; need an email, LinkedIn or phone column, or a name "
-            f"column with a company or city column (found: {found})"
+            f"column with a company or city column (found: {found}; name columns by hand "
+            "with --map HEADER=FIELD)"
         )
-    index = [(i, _field(text)) for i, text in enumerate(header)]
     rows: list[PersonRow] = []
     problems: list[RowProblem] = []
+    warnings: list[FieldWarning] = []
     seen = 0
     for number, cells in iterator:
         texts = [_cell_text(c) for c in cells]
@@ -378,11 +470,17 @@ def _build(
         seen += 1
         if seen > max_rows:
             raise FileRejected(f"{name}: more than {max_rows:,} rows; split the file")
-        outcome = _person(number, texts, header, index, default_country)
-        (rows if isinstance(outcome, PersonRow) else problems).append(outcome)  # type: ignore[arg-type]
+        numeric = frozenset(i for i, c in enumerate(cells) if _is_number(c))
+        outcome, dropped = _person(number, texts, numeric, header, index, default_country)
+        if isinstance(outcome, PersonRow):
+            rows.append(outcome)
+            warnings.extend(dropped)
+        else:
+            problems.append(outcome)
     return ReadResult(
         rows=tuple(rows),
         problems=tuple(problems),
+        warnings=tuple(warnings),
         columns=columns,
         ignored_columns=tuple(ignored),
         file_format=file_format,
@@ -392,23 +490,39 @@ def _build(
     )
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _field(header: str) -> str | None:
-    return HEADER_FIELDS.get(_header_key(header))
+    return HEADER_FIELDS.get(header_key(header))
 
 
-def _map_columns(header: list[str]) -> tuple[dict[str, str], list[str]]:
+def _map_columns(
+    header: list[str], mapping: Mapping[str, str]
+) -> tuple[list[tuple[int, str | None]], dict[str, str], list[str]]:
+    """Each column's field (None: not read), the header -> field map, the ignored headers.
+
+    A single-valued field fed by two columns reads the first one only.
+    """
+    index: list[tuple[int, str | None]] = []
     columns: dict[str, str] = {}
     ignored: list[str] = []
     taken: set[str] = set()
-    for text in header:
-        field = _field(text)
-        if field is None or (field in taken and field not in MULTI_VALUED):
+    for i, text in enumerate(header):
+        field = mapping.get(header_key(text)) if text else None
+        if field is None:
+            field = _field(text)
+        if field in (None, IGNORE) or (field in taken and field not in MULTI_VALUED):
             if text:
                 ignored.append(text)
+            index.append((i, None))
             continue
+        assert field is not None
         taken.add(field)
         columns[text] = field
-    return columns, ignored
+        index.append((i, field))
+    return index, columns, ignored
 
 
 _SPLIT_EMAILS = re.compile(r"[;,\s]+")
@@ -418,49 +532,70 @@ _SPLIT_PHONES = re.compile(r"[;,|]+")
 def _person(
     row: int,
     texts: list[str],
+    numeric: frozenset[int],
     header: list[str],
     index: list[tuple[int, str | None]],
     default_country: str | None,
-) -> PersonRow | RowProblem:
+) -> tuple[PersonRow | RowProblem, list[FieldWarning]]:
+    """The row's person and the values left out of it; or why nothing in it is usable.
+
+    Every value is read on its own: a bad phone drops that phone, not the person's email.
+    """
     if len(texts) > len(header) and any(texts[len(header) :]):
-        return RowProblem(
+        # The columns are shifted: no value can be trusted to be what its header says.
+        problem = RowProblem(
             row,
             f"has {len(texts)} fields but the header has {len(header)} "
             "(an unquoted delimiter inside a value?)",
         )
-    values: dict[str, list[str]] = {}
+        return problem, []
+    cells: dict[str, list[tuple[str, str, bool]]] = {}  # field -> (header, text, numeric)
     raw: dict[str, str] = {}
-    seen_fields: set[str] = set()
+    dropped: list[FieldWarning] = []
     for i, field in index:
         text = texts[i] if i < len(texts) else ""
         if header[i] and text:
             raw[header[i]] = text
-        if field is None or (field in seen_fields and field not in MULTI_VALUED):
-            continue
-        seen_fields.add(field)
-        if not text:
+        if field is None or not text:
             continue
         if len(text) > MAX_CELL:
-            return RowProblem(row, f"column {header[i]!r} is longer than {MAX_CELL} characters")
-        values.setdefault(field, []).append(text)
-    try:
-        emails = _unique(
-            identity.normalize_email(part)
-            for cell in values.get("email", ())
-            for part in _SPLIT_EMAILS.split(cell)
-            if part
-        )
-        phones = _unique(
-            identity.normalize_phone(part, default_country)
-            for cell in values.get("phone", ())
-            for part in _SPLIT_PHONES.split(cell)
-            if part.strip()
-        )
-        linkedin = (
-            identity.normalize_linkedin(values["linkedin"][0]) if "linkedin" in values else None
-        )
-    except identity.InvalidIdentifier as exc:
-        return RowProblem(row, str(exc))
+            dropped.append(FieldWarning(row, header[i], f"longer than {MAX_CELL} characters"))
+            continue
+        cells.setdefault(field, []).append((header[i], text, i in numeric))
+
+    def read(field: str, split: re.Pattern[str] | None, fn: Any) -> list[str]:
+        out: list[str] = []
+        for column, cell, is_number in cells.get(field, ()):
+            parts = split.split(cell) if split is not None else [cell]
+            for part in parts:
+                if not part.strip():
+                    continue
+                try:
+                    value = fn(part, is_number)
+                except identity.InvalidIdentifier as exc:
+                    dropped.append(FieldWarning(row, column, str(exc)))
+                    continue
+                if value not in out:
+                    out.append(value)
+        return out
+
+    country = default_country
+    for column, cell, _ in cells.get("country", ())[:1]:
+        code = countries.country_of(cell)
+        if code is None:
+            dropped.append(FieldWarning(row, column, f"{cell!r} is not a country we know"))
+        else:
+            country = code
+
+    def phone(text: str, is_number: bool) -> str:
+        if is_number:  # Excel dropped the '+' (and any leading 0)
+            return identity.normalize_numeric_phone(text, country)
+        return identity.normalize_phone(text, country)
+
+    emails = read("email", _SPLIT_EMAILS, lambda t, _: identity.normalize_email(t))
+    phones = read("phone", _SPLIT_PHONES, phone)
+    linkedins = read("linkedin", None, lambda t, _: identity.normalize_linkedin(t))
+    values = {field: [text for _, text, _ in found] for field, found in cells.items()}
     name = _display_name(values)
     name_norm = identity.normalize_name(name) if name else ""
     company = values.get("company", [None])[0]
@@ -469,25 +604,30 @@ def _person(
         (company and identity.normalize_company(company))
         or (city and identity.normalize_city(city))
     )
-    if not (emails or phones or linkedin or (name_norm and has_weak)):
-        if name_norm:
+    if not (emails or phones or linkedins or (name_norm and has_weak)):
+        if dropped:
+            reason = "nothing usable left: " + "; ".join(
+                f"column {w.column!r}: {w.reason}" for w in dropped
+            )
+        elif name_norm:
             reason = (
                 "a name alone cannot be matched: add an email, LinkedIn, phone, company or city"
             )
         else:
             reason = "no email, LinkedIn, phone, or name with company or city"
-        return RowProblem(row, reason)
-    return PersonRow(
+        return RowProblem(row, reason), []
+    person = PersonRow(
         row=row,
-        emails=emails,
-        phones=phones,
-        linkedin=linkedin,
+        emails=tuple(emails),
+        phones=tuple(phones),
+        linkedin=linkedins[0] if linkedins else None,
         name=name or None,
         name_norm=name_norm or None,
         company=company,
         city=city,
         raw=raw,
     )
+    return person, dropped
 
 
 def _display_name(values: dict[str, list[str]]) -> str:
@@ -495,7 +635,3 @@ def _display_name(values: dict[str, list[str]]) -> str:
         return values["full_name"][0]
     parts = [values[f][0] for f in ("first_name", "last_name") if f in values]
     return " ".join(parts)
-
-
-def _unique(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))

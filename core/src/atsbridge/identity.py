@@ -4,15 +4,17 @@ Two spellings of the same identifier must normalise to the same string, and the 
 must refuse (``InvalidIdentifier``, with a reason a user can act on) anything that is not
 that kind of identifier at all, so that a bad value never matches by accident.
 
-* email: trimmed, ``mailto:``/angle brackets dropped, casefolded; on Gmail (gmail.com,
+* email: trimmed, ``mailto:``/angle brackets dropped, Unicode case-folded (NFKC, casefold,
+  NFKC); on Gmail (gmail.com,
   googlemail.com) dots and ``+tag`` of the local part are folded, because Gmail delivers
   all those spellings to one inbox. Other providers are left alone: folding ``+tags``
   there could merge two real people.
 * LinkedIn: ``linkedin.com/in/<slug>`` from any spelling of a public profile URL (scheme or
   none, www/country/mobile subdomain, trailing slash, query, fragment, extra path segments
   such as ``/en``, percent-encoding, case). Legacy ``/pub/`` URLs keep their path.
-* phone: E.164 through ``phonenumbers``; a number without ``+``/international prefix is
-  read in ``default_country`` (an ISO 3166 alpha-2 code) and refused without one.
+* phone: E.164 through ``phonenumbers``; ``00`` is read as ``+``; a number without either
+  is read in ``default_country`` (an ISO 3166 alpha-2 code, or a name or alias such as "UK",
+  see ``atsbridge.countries.country_of``) and refused without one.
 * names, companies, cities: accents, case, punctuation and whitespace folded. Company names
   also drop a trailing legal form ("Ltd", "GmbH", ...), so "Northwind Ltd" is "northwind".
 """
@@ -55,13 +57,22 @@ def normalize_email(value: str) -> str:
     if _EMAIL_LOCAL_BAD.search(local) or "@" in local:
         raise InvalidIdentifier(f"email {_show(value)} has invalid characters before the @")
     domain = _normalize_domain(domain, value)
-    local = unicodedata.normalize("NFC", local).casefold()
+    local = _fold_case(local)
     if domain in _GMAIL_DOMAINS:
         local = local.split("+", 1)[0].replace(".", "")
         domain = "gmail.com"
         if not local:
             raise InvalidIdentifier(f"email {_show(value)} has an empty Gmail address")
     return f"{local}@{domain}"
+
+
+def _fold_case(text: str) -> str:
+    """Full Unicode case folding between two compatibility normalisations (NFKC): every
+    spelling of a letter (composed or not, fullwidth, a ligature, any case) folds to one
+    string, and folding that string again changes nothing."""
+    if text.isascii():  # the common case
+        return text.lower()
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _normalize_domain(domain: str, original: str) -> str:
@@ -158,10 +169,13 @@ def normalize_phone(value: str, default_country: str | None = None) -> str:
         raise InvalidIdentifier("phone is too long")
     if text.lower().startswith("tel:"):
         text = text[4:]
+    if text.startswith("00"):
+        # 00 is the international call prefix nearly everywhere (ITU E.164): 0033... is +33...
+        text = "+" + text[2:]
     fast = _fast_e164(text)
     if fast is not None:
         return fast
-    region = default_country.upper() if default_country else None
+    region = _region(default_country)
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
@@ -173,6 +187,42 @@ def normalize_phone(value: str, default_country: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifier(f"phone {_show(value)} has the wrong number of digits")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_numeric_phone(digits: str, default_country: str | None = None) -> str:
+    """A phone that was stored as a number (an Excel cell): its ``+`` and leading zeros are
+    gone, so ``46701234567`` may be +46 70 123 45 67 or a national number.
+
+    Read in ``default_country`` first when that gives a valid number, else as international
+    digits (the lost ``+``); refused when neither reading is a valid number.
+    """
+    text = digits.strip()
+    if not text.isdigit():
+        return normalize_phone(text, default_country)
+    region = _region(default_country)
+    readings: list[tuple[str, str | None]] = [(text, region)] if region else []
+    readings.append(("+" + text, None))
+    for candidate, where in readings:
+        try:
+            number = phonenumbers.parse(candidate, where)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return normalize_phone(text, default_country)
+
+
+@functools.lru_cache(maxsize=256)
+def _region(default_country: str | None) -> str | None:
+    """The phonenumbers region of a default country: an ISO code or a name/alias ("UK")."""
+    if not default_country:
+        return None
+    from atsbridge.countries import country_of
+
+    code = country_of(default_country)
+    if code is None:
+        raise InvalidIdentifier(f"default country {_show(default_country)} is not a country")
+    return code
 
 
 _SEPARATORS = re.compile(r"[\s\-./()]+")

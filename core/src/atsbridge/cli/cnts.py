@@ -72,8 +72,19 @@ def list_entries(
 @click.option(
     "--default-country",
     metavar="CC",
-    help="Country (ISO code) of phone numbers written without +; default: the connection's.",
+    help="Country (ISO code or name) of phone numbers written without +; default: the "
+    "connection's.",
 )
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="HEADER=FIELD",
+    help="Read column HEADER as FIELD (email, linkedin, phone, first_name, last_name, "
+    "full_name, company, city, country, or ignore). Repeatable.",
+)
+@click.option("--create", is_flag=True, help="Create the list of a job that has no ATS link.")
+@click.option("--dry-run", is_flag=True, help="Show the mapping, counts and errors; store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def import_file(
@@ -83,33 +94,132 @@ def import_file(
     file: Path,
     sheet: str | None,
     default_country: str | None,
+    mappings: tuple[str, ...],
+    create: bool,
+    dry_run: bool,
     as_json: bool,
 ) -> None:
     """Add the people of a CSV or .xlsx FILE to PRODUCT_JOB_ID's list (source "file").
 
-    Rows that cannot be read are listed with their row number and left out; a file that
-    cannot be read at all imports nothing.
+    A person already listed from a file is updated, not added twice. A value that cannot
+    be read is left out with a warning naming its row and column; a row with nothing usable
+    is skipped; a file that cannot be read at all imports nothing.
     """
     report = app.cnts.import_file(
-        tenant, product_job_id, file, sheet=sheet, default_country=default_country
+        tenant,
+        product_job_id,
+        file,
+        sheet=sheet,
+        default_country=default_country,
+        column_map=_column_map(mappings),
+        create=create,
+        dry_run=dry_run,
     )
     if as_json:
         emit_json(report.to_json())
         return
-    for problem in report.problems:
-        click.echo(f"skipped {problem}", err=True)
+    notes = [f"skipped {p}" for p in report.problems] + [f"warning: {w}" for w in report.warnings]
+    shown = notes[:DRY_RUN_ERRORS] if dry_run else notes
+    for note in shown:
+        click.echo(note, err=True)
+    if len(shown) < len(notes):
+        click.echo(f"... and {len(notes) - len(shown)} more", err=True)
     columns = ", ".join(f"{k} -> {v}" for k, v in report.columns.items())
     click.echo(f"columns: {columns}")
     if report.ignored_columns:
         click.echo(f"ignored columns: {', '.join(report.ignored_columns)}")
     parts = [f"added {report.added}"]
-    if report.already_listed:
-        parts.append(f"{report.already_listed} already listed")
+    if report.updated:
+        parts.append(f"updated {report.updated}")
+    if report.unchanged:
+        parts.append(f"{report.unchanged} unchanged")
     if report.duplicates_in_file:
         parts.append(f"{report.duplicates_in_file} duplicate rows")
     if report.problems:
         parts.append(f"{len(report.problems)} rows skipped")
-    click.echo(f"{tenant}/{product_job_id}: " + ", ".join(parts))
+    if report.warnings:
+        parts.append(f"{len(report.warnings)} values left out")
+    where = f"{tenant}/{product_job_id}"
+    if dry_run:
+        click.echo(f"dry run, nothing stored: {where} would be " + ", ".join(parts))
+    else:
+        click.echo(f"{where}: " + ", ".join(parts) + f" (import {report.import_id})")
+
+
+DRY_RUN_ERRORS = 20  # row errors a dry run shows; the JSON output has them all
+
+
+def _column_map(mappings: tuple[str, ...]) -> dict[str, str]:
+    column_map: dict[str, str] = {}
+    for mapping in mappings:
+        header, sep, field = mapping.rpartition("=")
+        if not sep or not header.strip() or not field.strip():
+            raise BadInput(f"--map: expected HEADER=FIELD, not {mapping!r}")
+        column_map[header.strip()] = field.strip()
+    return column_map
+
+
+@cnts.command("imports")
+@click.argument("tenant")
+@click.argument("product_job_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def list_imports(app: Atsbridge, tenant: str, product_job_id: str, as_json: bool) -> None:
+    """The files imported into PRODUCT_JOB_ID's list, newest first."""
+    found = app.cnts.imports(tenant, product_job_id)
+    if as_json:
+        emit_json([i.to_json() for i in found])
+        return
+    if not found:
+        click.echo("no imports")
+        return
+    t = table("id", "file", "imported", "added", "updated", "unchanged", "skipped", "entries")
+    for i in found:
+        t.add_row(
+            str(i.id),
+            i.file_name,
+            when(i.imported_at),
+            str(i.added),
+            str(i.updated),
+            str(i.unchanged),
+            str(i.skipped),
+            str(i.entries),
+        )
+    console().print(t)
+
+
+@cnts.command("remove")
+@click.argument("tenant")
+@click.argument("product_job_id")
+@click.option("--import", "import_id", type=int, metavar="ID", help="Undo this import.")
+@click.option("--email", metavar="E", help="Remove the file entries with this email.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def remove(
+    app: Atsbridge,
+    tenant: str,
+    product_job_id: str,
+    import_id: int | None,
+    email: str | None,
+    as_json: bool,
+) -> None:
+    """Remove an import (--import ID) or a person (--email E) from PRODUCT_JOB_ID's list.
+
+    Removing an import keeps the people another import also lists. Entries from the ATS
+    pipeline are never removed here.
+    """
+    if (import_id is None) == (email is None):
+        raise BadInput("give one of --import ID or --email E")
+    if import_id is not None:
+        report = app.cnts.remove_import(tenant, product_job_id, import_id)
+    else:
+        assert email is not None
+        report = app.cnts.remove_email(tenant, product_job_id, email)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    kept = f", kept {report.kept} another import lists" if report.kept else ""
+    click.echo(f"{tenant}/{product_job_id}: removed {report.removed} entries{kept}")
 
 
 @cnts.command("check")

@@ -51,7 +51,7 @@ import os
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 import sqlalchemy as sa
 
-from atsbridge import filereader, identity
+from atsbridge import countries, filereader, identity
 from atsbridge.errors import (
     AtsbridgeError,
     AtsUnavailable,
@@ -90,6 +90,7 @@ from atsbridge.services.sync import (
 from atsbridge.sessions import PluginSession
 from atsbridge.store import (
     CntsEntry,
+    CntsList,
     Connection,
     JobLink,
     LeadRow,
@@ -259,10 +260,16 @@ class EntryList:
 
 @attrs.frozen
 class ImportReport:
-    added: int
-    already_listed: int  # identical person already imported from a file earlier
-    duplicates_in_file: int
-    problems: tuple[filereader.RowProblem, ...]
+    """What an import did (or, with ``dry_run``, would do: nothing was stored)."""
+
+    import_id: int | None  # the recorded import (None on a dry run)
+    dry_run: bool
+    added: int  # people new to the list
+    updated: int  # people already listed from a file whose identifiers changed
+    unchanged: int  # people already listed from a file exactly like this
+    duplicates_in_file: int  # rows that are a person another row of the file already gave
+    problems: tuple[filereader.RowProblem, ...]  # rows skipped: nothing usable in them
+    warnings: tuple[filereader.FieldWarning, ...]  # values left out of rows that were kept
     columns: dict[str, str]
     ignored_columns: tuple[str, ...]
     file_format: str
@@ -270,12 +277,23 @@ class ImportReport:
     delimiter: str | None
     sheet: str | None
 
+    @property
+    def skipped(self) -> int:
+        return len(self.problems)
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "import_id": self.import_id,
+            "dry_run": self.dry_run,
             "added": self.added,
-            "already_listed": self.already_listed,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
             "duplicates_in_file": self.duplicates_in_file,
+            "skipped": self.skipped,
             "problems": [{"row": p.row, "reason": p.reason} for p in self.problems],
+            "warnings": [
+                {"row": w.row, "column": w.column, "reason": w.reason} for w in self.warnings
+            ],
             "columns": self.columns,
             "ignored_columns": list(self.ignored_columns),
             "format": self.file_format,
@@ -283,6 +301,37 @@ class ImportReport:
             "delimiter": self.delimiter,
             "sheet": self.sheet,
         }
+
+
+@attrs.frozen
+class ImportView:
+    """One recorded import of a job's list (``cnts imports``)."""
+
+    id: int
+    file_name: str
+    imported_at: datetime
+    added: int
+    updated: int
+    unchanged: int
+    skipped: int
+    warnings: int
+    entries: int  # entries this import lists now
+
+    def to_json(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        out["imported_at"] = self.imported_at.isoformat()
+        return out
+
+
+@attrs.frozen
+class RemoveReport:
+    """What a removal deleted: ``removed`` entries; ``kept`` ones another import still lists."""
+
+    removed: int
+    kept: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
 
 
 # --- normalised people ----------------------------------------------------------------------
@@ -598,6 +647,37 @@ def _insert_entries(
     _insert_keys(conn, tenant_id, product_job_id, ((ids[r.external_id], r.extra) for r in extras))
 
 
+def rewrite_entries(
+    conn: sa.Connection,
+    tenant_id: int,
+    product_job_id: str,
+    changed: Sequence[tuple[int, _Row]],
+    now: datetime,
+) -> None:
+    """Overwrite existing entries (by id) with new rows: identifiers, name, raw, keys.
+
+    The entry keeps its id, source, external id and ``added_at``; ``updated_at`` is now.
+    """
+    ids = [entry_id for entry_id, _ in changed]
+    for chunk in _chunks(ids):
+        conn.execute(sa.delete(K).where(K.c.tenant_id == tenant_id, K.c.entry_id.in_(chunk)))
+    for entry_id, entry in changed:
+        values = _entry_values(tenant_id, product_job_id, "ats", None, entry, now)
+        for column in (
+            "tenant_id",
+            "product_job_id",
+            "source",
+            "connection_id",
+            "added_at",
+            "ats_candidate_id",
+        ):
+            values.pop(column)
+        conn.execute(
+            sa.update(E).where(E.c.tenant_id == tenant_id, E.c.id == entry_id).values(**values)
+        )
+    _insert_keys(conn, tenant_id, product_job_id, ((i, row.extra) for i, row in changed))
+
+
 def _insert_keys(
     conn: sa.Connection,
     tenant_id: int,
@@ -694,23 +774,6 @@ def _signature(
 
 # A str as JSON text (quoted, escaped, ASCII), as json.dumps writes it, without its dispatch.
 _json_string = json.encoder.encode_basestring_ascii
-
-
-def _file_fingerprint(keys: _Keys) -> str:
-    """A file row's identity, so importing the same person twice adds one entry.
-
-    Stored as the row's external id; changing it would make a re-import of an earlier
-    file add its people again.
-    """
-    data = [
-        keys.emails,
-        keys.linkedin,
-        keys.phones,
-        keys.name_norm,
-        keys.company_norm,
-        keys.city_norm,
-    ]
-    return hashlib.sha1(json.dumps(data).encode(), usedforsecurity=False).hexdigest()
 
 
 # --- pipeline sync ------------------------------------------------------------------------
@@ -854,17 +917,7 @@ class CandidatesKind:
         changed: list[tuple[int, _Row]],
         now: datetime,
     ) -> None:
-        ids = [entry_id for entry_id, _ in changed]
-        for chunk in _chunks(ids):
-            conn.execute(sa.delete(K).where(K.c.tenant_id == tenant_id, K.c.entry_id.in_(chunk)))
-        for entry_id, entry in changed:
-            values = _entry_values(tenant_id, product_job_id, "ats", None, entry, now)
-            for column in ("tenant_id", "product_job_id", "source", "connection_id", "added_at"):
-                values.pop(column)
-            conn.execute(
-                sa.update(E).where(E.c.tenant_id == tenant_id, E.c.id == entry_id).values(**values)
-            )
-        _insert_keys(conn, tenant_id, product_job_id, ((i, row.extra) for i, row in changed))
+        rewrite_entries(conn, tenant_id, product_job_id, changed, now)
 
     def _row(self, candidate: Candidate, errors: list[str]) -> _Row:
         # ``person_keys`` and ``_row`` spelled out for one candidate: a sync normalises
@@ -1194,61 +1247,77 @@ class CntsService(Service):
         *,
         sheet: str | None = None,
         default_country: str | None = None,
+        column_map: Mapping[str, str] | None = None,
+        create: bool = False,
+        dry_run: bool = False,
         max_rows: int = filereader.MAX_ROWS,
         max_bytes: int = filereader.MAX_BYTES,
     ) -> ImportReport:
-        """Add a file's valid rows to the job's list (source "file") in one transaction."""
+        """Add or update a file's people in the job's list (source "file"), in one
+        transaction, and record the import (see ``cnts_import``).
+
+        The job must be linked to an ATS job or have a list already; ``create`` makes one
+        for a job without a link. ``default_country`` (else the connection's) reads phones
+        written without a country code. ``dry_run`` reads and counts, and stores nothing.
+        Raises NotFound for an unknown job, FileRejected for an unreadable file.
+        """
+        from atsbridge.services import cnts_import
+
         _check_job_id(product_job_id)
-        country = default_country or self.default_country(tenant, product_job_id)
-        read = filereader.read_people(
-            path, sheet=sheet, default_country=country, max_rows=max_rows, max_bytes=max_bytes
-        )
-        entries: dict[str, _Row] = {}
-        duplicates = 0
-        for row in read.rows:
-            keys = _Keys(
-                emails=list(row.emails),
-                linkedin=row.linkedin,
-                phones=list(row.phones),
-                name_norm=row.name_norm or "",
-                company_norm=identity.normalize_company(row.company) if row.company else "",
-                city_norm=identity.normalize_city(row.city) if row.city else "",
-            )
-            sig = _file_fingerprint(keys)
-            fingerprint = f"file:{sig}"
-            if fingerprint in entries:
-                duplicates += 1
-                continue
-            raw = {"sig": sig, "row": row.row, "file": Path(path).name, "values": row.raw}
-            entries[fingerprint] = _row(fingerprint, keys, row.name, row.company, row.city, raw)
+        if default_country is not None:
+            country: str | None = _country(default_country, "--default-country")
+        else:
+            country = self.default_country(tenant, product_job_id)
         with self.store.tenant(tenant) as repo:
             conn = repo.session.connection()
-            present: set[str] = set()
-            for chunk in _chunks(list(entries)):
-                present.update(
-                    conn.execute(
-                        sa.select(E.c.ats_candidate_id).where(
-                            E.c.tenant_id == repo.tenant_id,
-                            E.c.product_job_id == product_job_id,
-                            E.c.source == "file",
-                            E.c.ats_candidate_id.in_(chunk),
-                        )
-                    ).scalars()
-                )
-            fresh = [e for key, e in entries.items() if key not in present]
-            _insert_entries(conn, repo.tenant_id, product_job_id, "file", None, fresh, self.now())
-        return ImportReport(
-            added=len(fresh),
-            already_listed=len(present),
-            duplicates_in_file=duplicates,
-            problems=read.problems,
-            columns=read.columns,
-            ignored_columns=read.ignored_columns,
-            file_format=read.file_format,
-            encoding=read.encoding,
-            delimiter=read.delimiter,
-            sheet=read.sheet,
+            if not create:
+                _require_job(conn, repo.tenant_id, product_job_id)
+        read = filereader.read_people(
+            path,
+            sheet=sheet,
+            default_country=country,
+            max_rows=max_rows,
+            max_bytes=max_bytes,
+            column_map=column_map,
         )
+        with self.store.tenant(tenant, immediate=not dry_run) as repo:
+            conn = repo.session.connection()
+            if not _job_known(conn, repo.tenant_id, product_job_id):
+                if not create:
+                    _require_job(conn, repo.tenant_id, product_job_id)
+                if not dry_run:
+                    repo.add(CntsList(product_job_id=product_job_id, created_at=self.now()))
+                    repo.flush()
+            return cnts_import.import_rows(
+                repo, product_job_id, read, Path(path).name, self.now(), dry_run=dry_run
+            )
+
+    def imports(self, tenant: str, product_job_id: str) -> list[ImportView]:
+        """The job's recorded file imports, newest first (NotFound for an unknown job)."""
+        from atsbridge.services import cnts_import
+
+        with self.store.tenant(tenant) as repo:
+            _require_job(repo.session.connection(), repo.tenant_id, product_job_id)
+            return cnts_import.list_imports(repo, product_job_id)
+
+    def remove_import(self, tenant: str, product_job_id: str, import_id: int) -> RemoveReport:
+        """Undo an import: its record goes, and the entries no other import lists."""
+        from atsbridge.services import cnts_import
+
+        with self.store.tenant(tenant, immediate=True) as repo:
+            _require_job(repo.session.connection(), repo.tenant_id, product_job_id)
+            return cnts_import.remove_import(repo, product_job_id, import_id)
+
+    def remove_email(self, tenant: str, product_job_id: str, email: str) -> RemoveReport:
+        """Take a person off the job's file entries by email (any spelling of it).
+
+        Entries from the ATS pipeline stay: they leave when the person leaves the pipeline.
+        """
+        from atsbridge.services import cnts_import
+
+        with self.store.tenant(tenant, immediate=True) as repo:
+            _require_job(repo.session.connection(), repo.tenant_id, product_job_id)
+            return cnts_import.remove_email(repo, product_job_id, email)
 
     def default_country(self, tenant: str, product_job_id: str) -> str | None:
         """The linked connection's default_country; else the tenant's only connection's."""
@@ -1276,6 +1345,7 @@ class CntsService(Service):
         with self.store.tenant(tenant) as repo:
             conn = repo.session.connection()
             tid = repo.tenant_id
+            _require_job(conn, tid, product_job_id)
             where = [E.c.tenant_id == tid, E.c.product_job_id == product_job_id]
             if source is not None:
                 where.append(E.c.source == source)
@@ -1375,7 +1445,8 @@ class CntsService(Service):
             ).scalar()
             if tenant_id is None:
                 raise NotFound(f"no tenant {tenant!r}")
-            country = default_country
+            _require_job(conn, tenant_id, product_job_id)
+            country = _country(default_country, "--default-country") if default_country else None
             if country is None and any(
                 _needs_country(p) for person in people for p in person.phones
             ):
@@ -1421,6 +1492,37 @@ def _default_country(conn: sa.Connection, tenant_id: int, product_job_id: str) -
         return None
     country = (linked[0] or {}).get("default_country")
     return country if isinstance(country, str) else None
+
+
+def _job_known(conn: sa.Connection, tenant_id: int, product_job_id: str) -> bool:
+    """Whether the job is linked to an ATS job or has a list created for it."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"SELECT 1 FROM job_links WHERE tenant_id = {mark} AND product_job_id = {mark} "
+        f"UNION ALL SELECT 1 FROM cnts_lists WHERE tenant_id = {mark} "
+        f"AND product_job_id = {mark}"
+    )
+    args = (tenant_id, product_job_id, tenant_id, product_job_id)
+    return conn.exec_driver_sql(sql, args).first() is not None
+
+
+def _require_job(conn: sa.Connection, tenant_id: int, product_job_id: str) -> None:
+    """NotFound unless the job is known: an unknown job has no list to answer from, and an
+    empty answer would read as "nobody is excluded"."""
+    if not _job_known(conn, tenant_id, product_job_id):
+        raise NotFound(
+            f"product job {product_job_id!r} is not linked; import it first "
+            "(atsbridge jobs import), or create a list for it from a file with "
+            "cnts import --create"
+        )
+
+
+def _country(value: str, what: str) -> str:
+    """The ISO code a default country names (a code, a name, an alias such as "UK")."""
+    code = countries.country_of(value)
+    if code is None:
+        raise BadInput(f"{what}: {value!r} is not a country (an ISO code such as GB, or a name)")
+    return code
 
 
 def _check_job_id(product_job_id: str) -> None:

@@ -3,6 +3,9 @@
 from atsbridge.store.repository import Store, TenantRepo, utcnow
 from atsbridge.store.tables import (
     CntsEntry,
+    CntsImport,
+    CntsImportEntry,
+    CntsList,
     Connection,
     HostRow,
     Job,
@@ -18,6 +21,9 @@ from atsbridge.store.tables import (
 
 __all__ = [
     "CntsEntry",
+    "CntsImport",
+    "CntsImportEntry",
+    "CntsList",
     "Connection",
     "HostRow",
     "Job",

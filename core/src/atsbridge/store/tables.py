@@ -193,6 +193,49 @@ class CntsKey(TenantOwned, table=True):
     value: str
 
 
+class CntsList(TenantOwned, table=True):
+    """A do-not-source list created for a product job that has no ATS link
+    (``cnts import --create``). A job is known when it is linked or has one of these."""
+
+    __tablename__ = "cnts_lists"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "product_job_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_job_id: str = Field(max_length=255)
+    created_at: datetime = _time()
+
+
+class CntsImport(TenantOwned, table=True):
+    """One file imported into a product job's list, with what it did."""
+
+    __tablename__ = "cnts_imports"
+    __table_args__ = (sa.Index(None, "tenant_id", "product_job_id", "imported_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_job_id: str = Field(max_length=255)
+    file_name: str = Field(max_length=255)
+    imported_at: datetime = _time()
+    added: int = Field(default=0)
+    updated: int = Field(default=0)
+    unchanged: int = Field(default=0)
+    skipped: int = Field(default=0)  # rows left out whole (nothing usable in them)
+    warnings: int = Field(default=0)  # values left out of rows that were kept
+
+
+class CntsImportEntry(TenantOwned, table=True):
+    """Which imports list which file entry: an entry goes when its last import is removed."""
+
+    __tablename__ = "cnts_import_entries"
+    __table_args__ = (
+        sa.UniqueConstraint("import_id", "entry_id"),
+        sa.Index(None, "entry_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = _fk("cnts_imports.id")
+    entry_id: int = _fk("cnts_entries.id")
+
+
 class LeadRow(TenantOwned, table=True):
     """The outbox: one lead to export, with its state machine and what the ATS answered."""
 
@@ -329,6 +372,9 @@ TENANT_TABLES: tuple[type[TenantOwned], ...] = (
     JobLink,
     CntsEntry,
     CntsKey,
+    CntsList,
+    CntsImport,
+    CntsImportEntry,
     LeadRow,
     LeadStatusHistory,
     SyncRun,
