@@ -6,8 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 from atsbridge.api import Atsbridge
+from atsbridge.cli import cli
+from atsbridge.cli._root import CliState
 from atsbridge.plugins import PluginRegistry
 from atsbridge.services.cnts import CntsService
+from click.testing import CliRunner, Result
 from cntsfake import Clock, PipelineAts
 
 
@@ -33,3 +36,13 @@ def app(db_url: str, pipe: PipelineAts, clock: Clock) -> Iterator[Atsbridge]:
 @pytest.fixture
 def cnts(app: Atsbridge) -> CntsService:
     return app.cnts
+
+
+@pytest.fixture
+def run(app: Atsbridge):
+    """Invoke the CLI on ``app``: ``run("cnts", "list", ...)`` -> click's Result."""
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), obj=CliState(app=app))
+
+    return invoke

@@ -8,18 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from atsbridge.api import Atsbridge
-from atsbridge.cli import cli
-from atsbridge.cli._root import CliState
-from click.testing import CliRunner, Result
 from cntsfake import Clock, PipelineAts, connect, link
-
-
-@pytest.fixture
-def run(app: Atsbridge):
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), obj=CliState(app=app))
-
-    return invoke
 
 
 @pytest.fixture

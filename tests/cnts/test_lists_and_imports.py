@@ -9,23 +9,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 from atsbridge.api import Atsbridge
-from atsbridge.cli import cli
-from atsbridge.cli._root import CliState
 from atsbridge.errors import BadInput, NotFound
 from atsbridge.services.cnts import CntsService, Person, _insert_entries, _row, person_keys
 from atsbridge.store import CntsEntry
-from click.testing import CliRunner, Result
 from cntsfake import Clock, PipelineAts, connect, link
 
 UNKNOWN = "product job 'NO-SUCH-JOB' is not linked; import it first"
-
-
-@pytest.fixture
-def run(app: Atsbridge):
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), obj=CliState(app=app))
-
-    return invoke
 
 
 @pytest.fixture
