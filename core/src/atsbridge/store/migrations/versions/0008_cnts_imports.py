@@ -6,16 +6,16 @@ Jobs that already hold file entries without a link get one, so they stay usable.
 cnts_imports / cnts_import_entries: each import (file, time, counts) and the entries it
 listed, so an import can be listed and removed.
 
-Revision ID: 0007_cnts_imports
-Revises: 0006_sync_runs_status_index
+Revision ID: 0008_cnts_imports
+Revises: 0007_events
 Create Date: 2026-12-07
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0007_cnts_imports'
-down_revision = '0006_sync_runs_status_index'
+revision = '0008_cnts_imports'
+down_revision = '0007_events'
 branch_labels = None
 depends_on = None
 
