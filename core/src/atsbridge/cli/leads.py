@@ -30,6 +30,11 @@ def schema() -> None:
 @click.argument("lead_file", metavar="LEAD.json")
 @click.option("--resume", "resume_file", metavar="FILE", help="PDF, DOC, DOCX, RTF or TXT.")
 @click.option("--no-export", is_flag=True, help="Only queue it; the next drain exports it.")
+@click.option(
+    "--allow-excluded",
+    is_flag=True,
+    help="Export even if the person is on the job's do-not-source list.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def push(
@@ -39,6 +44,7 @@ def push(
     lead_file: str,
     resume_file: str | None,
     no_export: bool,
+    allow_excluded: bool,
     as_json: bool,
 ) -> int:
     """Queue a lead for PRODUCT_JOB_ID's ATS job and export it now when possible.
@@ -48,7 +54,14 @@ def push(
     """
     document = leaddoc.load(lead_file)
     resume = leaddoc.resume_from_file(resume_file) if resume_file else None
-    outcome = app.leads.push(tenant, product_job_id, document, resume, export=not no_export)
+    outcome = app.leads.push(
+        tenant,
+        product_job_id,
+        document,
+        resume,
+        export=not no_export,
+        allow_excluded=allow_excluded,
+    )
     view = outcome.lead
     if as_json:
         emit_json(outcome.to_json())
@@ -142,6 +155,11 @@ def funnel(app: Atsbridge, tenant: str, product_job_id: str, as_json: bool) -> N
 @click.option("--all-dead", is_flag=True, help="Retry every dead lead of TENANT.")
 @click.option("--job", "product_job_id", metavar="PRODUCT_JOB_ID", help="Only this job's lead.")
 @click.option("--no-export", is_flag=True, help="Only re-queue; the next drain exports.")
+@click.option(
+    "--allow-excluded",
+    is_flag=True,
+    help="Export even if the person is on the job's do-not-source list.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def retry(
@@ -151,10 +169,17 @@ def retry(
     all_dead: bool,
     product_job_id: str | None,
     no_export: bool,
+    allow_excluded: bool,
     as_json: bool,
 ) -> None:
     """Queue a failed, dead or skipped lead (or --all-dead) again with fresh attempts."""
-    views = app.leads.retry(tenant, lead_id, all_dead=all_dead, product_job_id=product_job_id)
+    views = app.leads.retry(
+        tenant,
+        lead_id,
+        all_dead=all_dead,
+        product_job_id=product_job_id,
+        allow_excluded=allow_excluded,
+    )
     report = None
     if views and not no_export:
         report = app.leads.drain(tenant)

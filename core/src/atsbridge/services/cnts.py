@@ -1466,6 +1466,27 @@ class CntsService(Service):
             return match_batch(conn, tenant_id, product_job_id, probes)
 
 
+def file_exclusion(
+    conn: sa.Connection, tenant_id: int, product_job_id: str, person: Person
+) -> Match | None:
+    """The strongest match of ``person`` among the job's entries from files (the customer's
+    own list), or None. Pipeline entries do not count here: see ``leads``."""
+    country = None
+    if any(_needs_country(p) for p in person.phones):
+        country = _default_country(conn, tenant_id, product_job_id)
+    keys = person_keys(
+        emails=person.emails,
+        linkedin=person.linkedin,
+        phones=person.phones,
+        name=person.name,
+        company=person.company,
+        city=person.city,
+        default_country=country,
+    )
+    (result,) = match_batch(conn, tenant_id, product_job_id, [keys])
+    return next((m for m in result.matches if m.source == "file"), None)
+
+
 def _first_and_extra(first: str | None, extra: list[str]) -> tuple[str, ...]:
     return (first, *extra) if first else tuple(extra)
 

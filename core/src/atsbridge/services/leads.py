@@ -8,7 +8,8 @@ an enqueue. A row moves::
     pending -> exporting -> exported
                          -> failed (next_attempt_at = now + backoff) -> exporting ...
                          -> dead (after ``max_attempts``, or at once when the ATS refused)
-    pending -> skipped   (the product job's link is closed or gone)
+    pending -> skipped   (the product job's link is closed or gone, or the person is on the
+                          job's do-not-source list from a file: see ``_exclusion``)
 
 Exactly once. The idempotency key is derived from tenant + product job + lead id, and the
 outbox's unique (tenant, product job, lead id) makes a second enqueue report "already
@@ -98,6 +99,7 @@ SKIPPED = "skipped"
 STATES = (PENDING, EXPORTING, EXPORTED, FAILED, DEAD, SKIPPED)
 JOB_CLOSED = "job closed"
 JOB_UNLINKED = "job no longer linked"
+EXCLUDED = "on the job's do-not-source list"
 
 DRAIN_KIND = "leads"
 STATUS_KIND = "statuses"
@@ -156,6 +158,10 @@ class LeadView:
     attempts: int
     next_attempt_at: datetime | None
     last_error: str | None  # for "skipped": the reason ("job closed")
+    # For a lead skipped as on the job's do-not-source list: the rule and entry that matched
+    # (rule, value, entry_id, source, name, added_at); None otherwise.
+    excluded_by: dict[str, Any] | None
+    allow_excluded: bool  # exported even when on the do-not-source list
     candidate_id: str | None
     application_id: str | None
     already_existed: bool
@@ -438,6 +444,8 @@ def _view(row: LeadRow, ats: str | None) -> LeadView:
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at if row.state in (PENDING, FAILED) else None,
         last_error=row.last_error,
+        excluded_by=(row.exclusion or None) if row.state == SKIPPED else None,
+        allow_excluded=row.allow_excluded,
         candidate_id=row.ats_candidate_id,
         application_id=row.ats_application_id,
         already_existed=row.already_existed,
@@ -449,6 +457,45 @@ def _view(row: LeadRow, ats: str | None) -> LeadView:
         created_at=row.created_at,
         updated_at=row.updated_at,
         exported_at=row.exported_at,
+    )
+
+
+def _exclusion(repo: TenantRepo, row: LeadRow) -> dict[str, Any]:
+    """The do-not-source file entry the lead's person matches ({} when none), as stored.
+
+    Only entries from the customer's own files count: a person found in the ATS pipeline
+    is exported as before (the plugin finds them, attaches them, creates no duplicate).
+    """
+    from atsbridge.services.cnts import file_exclusion
+
+    match = file_exclusion(
+        repo.session.connection(), repo.tenant_id, row.product_job_id, _person(row.document)
+    )
+    return match.to_json() if match is not None else {}
+
+
+def _person(document: dict[str, Any]) -> Any:
+    from atsbridge.services.cnts import Person
+
+    experiences = document.get("experiences") or []
+    current = [e for e in experiences if e.get("current")] or experiences
+    location = document.get("location") or {}
+    name = " ".join(p for p in (document.get("first_name"), document.get("last_name")) if p)
+    return Person(
+        emails=tuple(document.get("emails") or ()),
+        linkedin=document.get("linkedin_url"),
+        phones=tuple(document.get("phones") or ()),
+        name=name or None,
+        company=current[0].get("company") if current else None,
+        city=location.get("city"),
+    )
+
+
+def _excluded_reason(exclusion: dict[str, Any]) -> str:
+    who = exclusion.get("name") or exclusion.get("value")
+    return (
+        f"{EXCLUDED}: {exclusion['rule']} matches entry {exclusion['entry_id']} ({who}); "
+        "export it anyway with --allow-excluded"
     )
 
 
@@ -495,8 +542,14 @@ class LeadService(Service):
         product_job_id: str,
         document: Any,
         resume: Attachment | None = None,
+        *,
+        allow_excluded: bool = False,
     ) -> PushOutcome:
-        """Validate and durably queue a lead (committed on return); no ATS request."""
+        """Validate and durably queue a lead (committed on return); no ATS request.
+
+        A lead whose person is on the job's do-not-source list (from a file) is skipped at
+        export, with the rule and entry that matched, unless ``allow_excluded``.
+        """
         product_job_id = product_job_id.strip()
         if not product_job_id:
             raise BadInput("PRODUCT_JOB_ID: must not be empty")
@@ -522,6 +575,7 @@ class LeadService(Service):
                         resume=attachment.content if attachment else None,
                         resume_filename=attachment.filename if attachment else None,
                         resume_content_type=attachment.content_type if attachment else None,
+                        allow_excluded=allow_excluded,
                         state=SKIPPED if closed else PENDING,
                         last_error=JOB_CLOSED if closed else None,
                         next_attempt_at=None if closed else now,
@@ -547,9 +601,12 @@ class LeadService(Service):
         resume: Attachment | None = None,
         *,
         export: bool = True,
+        allow_excluded: bool = False,
     ) -> PushOutcome:
         """Enqueue a lead, then export it right away when the ATS can be reached."""
-        outcome = self.enqueue(tenant, product_job_id, document, resume)
+        outcome = self.enqueue(
+            tenant, product_job_id, document, resume, allow_excluded=allow_excluded
+        )
         product = outcome.lead.product_job_id
         if not export or outcome.lead.state not in (PENDING, FAILED) or outcome.already_queued:
             return outcome
@@ -680,10 +737,13 @@ class LeadService(Service):
             row = repo.get(LeadRow, claimed.id)
             assert row is not None
             link = repo.first(select(JobLink).where(JobLink.product_job_id == row.product_job_id))
+            exclusion: dict[str, Any] = {}
             if link is None or link.connection_id != session.connection_id:
                 reason = JOB_UNLINKED
             elif link.state == "closed":
                 reason = JOB_CLOSED
+            elif not row.allow_excluded and (exclusion := _exclusion(repo, row)):
+                reason = _excluded_reason(exclusion)
             else:
                 row.ats_job_id = link.ats_job_id
                 resume = None
@@ -702,8 +762,10 @@ class LeadService(Service):
                     ats_job_id=link.ats_job_id,
                     lead=leaddoc.to_lead(row.document, resume),
                 )
+            # The one place a claimed lead is skipped (job closed or unlinked, or the person on
+            # the job's do-not-source list): a lead.skipped event belongs here.
             # Not pushed, so this claim was no attempt.
-            row.state, row.last_error = SKIPPED, reason
+            row.state, row.last_error, row.exclusion = SKIPPED, reason, exclusion
             row.attempts, row.claimed_until, row.next_attempt_at = claimed.attempts - 1, None, None
             return reason
 
@@ -788,11 +850,13 @@ class LeadService(Service):
         *,
         all_dead: bool = False,
         product_job_id: str | None = None,
+        allow_excluded: bool = False,
     ) -> list[LeadView]:
         """Queue dead (or failed, or skipped) leads again with a fresh set of attempts.
 
         ``lead_id`` names one lead (in every product job, unless ``product_job_id``);
         ``all_dead`` takes every dead lead. The last error stays until the next outcome.
+        ``allow_excluded`` lets a lead skipped as on the do-not-source list be exported.
         """
         if (lead_id is None) == (not all_dead):
             raise BadInput("retry: give a LEAD_ID or --all-dead (not both)")
@@ -817,6 +881,8 @@ class LeadService(Service):
             names = {c.id: c.ats for c in repo.connections()}
             out = []
             for row in rows:
+                if allow_excluded:
+                    row.allow_excluded = True
                 row.state, row.attempts = PENDING, 0
                 row.next_attempt_at, row.claimed_until, row.updated_at = now, None, now
                 out.append(_view(row, names.get(row.connection_id or -1)))

@@ -270,6 +270,10 @@ class LeadRow(TenantOwned, table=True):
     ats_status_raw: str | None = None
     stage: str | None = None
     unsupported: list = _json(list)
+    # Export even when the person is on the job's do-not-source list (--allow-excluded).
+    allow_excluded: bool = Field(default=False)
+    # When skipped as on that list: the match (rule, value, entry_id, source, name, added_at).
+    exclusion: dict = _json(dict)
     created_at: datetime = _time()
     updated_at: datetime = _time()
     exported_at: datetime | None = _time(nullable=True)
