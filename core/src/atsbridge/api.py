@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atsbridge.events import EventLog, WebhookEndpoints
 from atsbridge.plugins import AtsPlugin, PluginRegistry, PluginStatus
@@ -29,6 +29,9 @@ from atsbridge.services.leads import LeadService
 from atsbridge.services.sync import SyncService
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Store, utcnow
+
+if TYPE_CHECKING:
+    from atsbridge.http.keys import ApiKeyService
 
 
 class Atsbridge:
@@ -102,6 +105,13 @@ class Atsbridge:
     @cached_property
     def webhooks(self) -> WebhookEndpoints:
         return WebhookEndpoints(self.store, self.clock, self.secret_box)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        # Imported here: the HTTP package is not needed by the CLI's other commands.
+        from atsbridge.http.keys import ApiKeyService
+
+        return ApiKeyService(self)
 
     # --- plugins and sessions ---------------------------------------------------------------
 

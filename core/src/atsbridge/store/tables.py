@@ -460,3 +460,43 @@ class WebhookDeliveryRow(SQLModel, table=True):
     last_status: int | None = Field(default=None)
     created_at: datetime = _time()
     delivered_at: datetime | None = _time(nullable=True)
+
+
+class ApiKey(SQLModel, table=True):
+    """A key of the product HTTP API (``atsbridge api-keys``): shown once, kept hashed.
+
+    Not tenant data: a key may span several tenants (``tenants``; empty = every tenant),
+    and it must outlive any one of them. ``secret_hash`` is SHA-256 over ``salt`` and the
+    key's secret part; ``key_id`` is the public part that finds the row.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_id: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=100)
+    scope: str = Field(max_length=10)  # read | write | admin
+    tenants: list = _json(list)
+    salt: str = Field(max_length=64)
+    secret_hash: str = Field(max_length=128)
+    created_at: datetime = _time()
+    revoked_at: datetime | None = _time(nullable=True)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer to a write sent with an ``Idempotency-Key`` header, kept for replays.
+
+    ``fingerprint`` hashes the method, path and body: the same key with another request is
+    refused. ``status`` is 0 while the first request is still being answered.
+    """
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (sa.UniqueConstraint("tenant", "key"), sa.Index(None, "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=100)
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status: int = Field(default=0)
+    response: dict = _json(dict)
+    created_at: datetime = _time()

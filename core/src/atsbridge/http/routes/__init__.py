@@ -1,0 +1,7 @@
+"""The /v1 routers, one module per resource; ``ROUTERS`` in mounting order."""
+
+from atsbridge.http.routes import cnts, connections, jobs, leads, plugins
+
+ROUTERS = [plugins.router, connections.router, jobs.router, cnts.router, leads.router]
+
+__all__ = ["ROUTERS"]

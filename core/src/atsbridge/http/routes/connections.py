@@ -1,0 +1,164 @@
+"""``/v1/tenants/{tenant}/connections``: connect, test, masked read, disconnect, syncs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from sqlmodel import select
+
+from atsbridge.errors import NotFound
+from atsbridge.http import syncs
+from atsbridge.http.deps import Admin, App, Reader, TenantPath, Writer, visible
+from atsbridge.http.paging import Cursor, Limit, UpdatedAfter, offset_of, page_of
+from atsbridge.http.problems import ApiProblem
+from atsbridge.http.schemas import (
+    Connection,
+    ConnectionPage,
+    ConnectRequest,
+    Problem,
+    Run,
+    RunPage,
+    SyncRequest,
+    SyncStarted,
+)
+from atsbridge.secrets import ENV_REF, FILE_REF
+from atsbridge.services.sync import RunReport
+from atsbridge.store import SyncRun
+
+router = APIRouter(prefix="/v1/tenants/{tenant}/connections", tags=["connections"])
+AtsPath = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$", description="The plugin's name")]
+
+
+def _refuse_references(node: Any, path: str) -> list[dict[str, str]]:
+    """Every ``$env``/``$file`` reference in a config: the API never resolves them, since
+    they would read the server's environment and files on behalf of a remote caller."""
+    if isinstance(node, dict):
+        if set(node) & {ENV_REF, FILE_REF}:
+            return [{"field": path, "message": "$env/$file references are not accepted here"}]
+        return [e for k, v in node.items() for e in _refuse_references(v, f"{path}.{k}")]
+    if isinstance(node, list):
+        return [e for i, v in enumerate(node) for e in _refuse_references(v, f"{path}[{i}]")]
+    return []
+
+
+@router.get("", response_model=ConnectionPage, summary="A tenant's connections (masked)")
+def list_connections(
+    app: App,
+    key: Reader,
+    tenant: TenantPath,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    updated_after: UpdatedAfter = None,
+) -> dict[str, Any]:
+    views = app.connections.list(visible(key, tenant))
+    if not views:
+        with app.store.tenant(tenant):  # NotFound for an unknown tenant, not an empty page
+            pass
+    items, next_cursor = page_of(
+        views, cursor, limit, updated_after=updated_after, updated=lambda v: v.updated_at
+    )
+    return {"items": [v.to_json() for v in items], "next_cursor": next_cursor}
+
+
+@router.get("/{ats}", response_model=Connection, summary="One connection, secrets masked")
+def get_connection(app: App, key: Reader, tenant: TenantPath, ats: AtsPath) -> dict[str, Any]:
+    return app.connections.get(visible(key, tenant), ats).to_json()
+
+
+@router.put(
+    "/{ats}",
+    response_model=Connection,
+    summary="Connect (or update) a tenant's ATS",
+    description="Validates the config against the plugin's schema (every problem named in "
+    "`errors`), authenticates against the ATS unless `test` is false, and stores it with "
+    "secrets encrypted. A secret given as the mask keeps the stored value.",
+    responses={422: {"model": Problem}},
+)
+def connect(
+    app: App, key: Admin, tenant: TenantPath, ats: AtsPath, body: ConnectRequest
+) -> dict[str, Any]:
+    visible(key, tenant)
+    app.plugin(ats)  # an unknown plugin is a 404 before the config is looked at
+    refused = _refuse_references(body.config, "body.config")
+    if refused:
+        raise ApiProblem(
+            422, "input.invalid", f"{refused[0]['field']}: {refused[0]['message']}", errors=refused
+        )
+    return app.connections.connect(tenant, ats, body.config, check=body.test).to_json()
+
+
+@router.delete(
+    "/{ats}",
+    status_code=204,
+    response_class=Response,
+    summary="Disconnect: remove the connection and what was synced through it",
+)
+def disconnect(app: App, key: Admin, tenant: TenantPath, ats: AtsPath) -> Response:
+    app.connections.disconnect(visible(key, tenant), ats)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{ats}/test",
+    response_model=Connection,
+    summary="Authenticate with the stored config now",
+    responses={422: {"model": Problem}, 503: {"model": Problem}},
+)
+def test_connection(app: App, key: Writer, tenant: TenantPath, ats: AtsPath) -> dict[str, Any]:
+    return app.connections.check(visible(key, tenant), ats).to_json()
+
+
+@router.post(
+    "/{ats}/syncs",
+    status_code=202,
+    response_model=SyncStarted,
+    summary="Start a sync; poll its runs for progress",
+    description="Runs in the background of the server that took the request; its progress "
+    "is stored after every page, so any server answers the runs' reads.",
+)
+def start_sync(
+    request: Request,
+    app: App,
+    key: Writer,
+    tenant: TenantPath,
+    ats: AtsPath,
+    body: SyncRequest | None = None,
+) -> dict[str, Any]:
+    body = body or SyncRequest(kinds=None)
+    app.connections.get(visible(key, tenant), ats)  # 404 before anything starts
+    started = syncs.start(request.app.state.sync_pool, app, tenant, ats, body.kinds, body.full)
+    return started
+
+
+@router.get("/{ats}/syncs", response_model=RunPage, summary="Recent sync runs, newest first")
+def list_runs(
+    app: App,
+    key: Reader,
+    tenant: TenantPath,
+    ats: AtsPath,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    start = offset_of(cursor)
+    reports = app.sync.runs(visible(key, tenant), ats, limit=start + limit + 1)
+    items, next_cursor = page_of(reports, cursor, limit)
+    return {"items": [r.to_json() for r in items], "next_cursor": next_cursor}
+
+
+@router.get("/{ats}/syncs/{run_id}", response_model=Run, summary="One sync run's progress")
+def get_run(
+    app: App,
+    key: Reader,
+    tenant: TenantPath,
+    ats: AtsPath,
+    run_id: Annotated[int, Path(ge=1, lt=2**31)],
+) -> dict[str, Any]:
+    with app.store.tenant(visible(key, tenant)) as repo:
+        connection = repo.require_connection(ats)
+        row = repo.first(
+            select(SyncRun).where(SyncRun.connection_id == connection.id, SyncRun.id == run_id)
+        )
+        if row is None:
+            raise NotFound(f"no sync run {run_id} of {tenant}/{ats}")
+        return RunReport.from_row(tenant, ats, row).to_json()
