@@ -278,10 +278,23 @@ def test_file_import_dry_run_then_for_real(client: TestClient, world: World) -> 
     assert report["problems"][0]["row"] == 3
     assert report["columns"]["email"] == "email"
     assert client.get(DNS, headers=h).json()["total"] == 0  # nothing stored
+    assert client.get(f"{DNS}/imports", headers=h).json()["items"] == []
     real = client.post(f"{DNS}/imports", files=files, headers=h)
     assert real.status_code == 201 and real.json()["added"] == 1
+    import_id = real.json()["import_id"]
     entries = client.get(DNS, params={"source": "file"}, headers=h).json()["items"]
     assert entries[0]["emails"] == ["zed@example.org"]
+    [record] = client.get(f"{DNS}/imports", headers=h).json()["items"]
+    assert record["id"] == import_id and record["file_name"] == "people.csv"
+    again = client.post(f"{DNS}/imports", files=files, headers=h).json()
+    assert again["added"] == 0 and again["unchanged"] == 1  # idempotent
+    removed = client.delete(f"{DNS}/imports/{import_id}", headers=h)
+    assert removed.status_code == 200 and removed.json()["kept"] == 1
+    problem(client.delete(f"{DNS}/imports/999999", headers=h), 404, "not_found")
+    unlinked = f"{ACME}/product-jobs/pj-none/do-not-source/imports"
+    problem(client.post(unlinked, files=files, headers=h), 404, "not_found")
+    created = client.post(unlinked, files=files, data={"create": "true"}, headers=h)
+    assert created.status_code == 201
     bad = client.post(
         f"{DNS}/imports", files={"file": ("x.xls", b"\xd0\xcf\x11\xe0rest")}, headers=h
     )

@@ -308,18 +308,49 @@ class RowProblem(_Out):
     reason: str
 
 
+class RowWarning(_Out):
+    row: int
+    column: str | None
+    reason: str
+
+
 class ImportReport(_Out):
+    import_id: int | None = Field(description="The recorded import (None for a dry run)")
     dry_run: bool
     added: int
-    already_listed: int
+    updated: int
+    unchanged: int
     duplicates_in_file: int
-    problems: list[RowProblem]
+    skipped: int
+    problems: list[RowProblem] = Field(description="Rows skipped: nothing usable left")
+    warnings: list[RowWarning] = Field(description="Fields dropped from rows that were kept")
     columns: dict[str, str]
     ignored_columns: list[str]
     format: str
     encoding: str | None
     delimiter: str | None
     sheet: str | None
+
+
+class ImportRecord(_Out):
+    id: int
+    file_name: str
+    imported_at: datetime
+    added: int
+    updated: int
+    unchanged: int
+    skipped: int
+    warnings: int
+    entries: int = Field(description="Entries this import lists now")
+
+
+class ImportList(_Out):
+    items: list[ImportRecord]
+
+
+class RemoveReport(_Out):
+    removed: int
+    kept: int = Field(description="Entries kept because another import lists them too")
 
 
 # --- leads ---------------------------------------------------------------------------------

@@ -6,14 +6,22 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from atsbridge import filereader
 from atsbridge.http.deps import App, Reader, TenantPath, Writer, visible
 from atsbridge.http.paging import Cursor, Limit, encode, offset_of
 from atsbridge.http.problems import ApiProblem
 from atsbridge.http.routes.jobs import ProductJobPath
-from atsbridge.http.schemas import CheckRequest, CheckResponse, EntryPage, ImportReport, Text
+from atsbridge.http.schemas import (
+    CheckRequest,
+    CheckResponse,
+    EntryPage,
+    ImportList,
+    ImportReport,
+    RemoveReport,
+    Text,
+)
 from atsbridge.services.cnts import SOURCES, Person
 
 router = APIRouter(
@@ -111,32 +119,47 @@ def import_file(
     dry_run: Annotated[bool, Form()] = False,
     sheet: Annotated[Text | None, Form(max_length=200)] = None,
     default_country: Annotated[Text | None, Form(min_length=2, max_length=2)] = None,
+    create: Annotated[
+        bool, Form(description="Start a list for a product job with no ATS link")
+    ] = False,
 ) -> dict[str, Any]:
     visible(key, tenant)
     data = _read_upload(file, filereader.MAX_BYTES)
     name = FilePath(file.filename or "upload").name or "upload"
-    if dry_run:
-        country = default_country or app.cnts.default_country(tenant, product_job_id)
-        read = filereader.read_people_bytes(data, name=name, sheet=sheet, default_country=country)
-        response.status_code = 200
-        return {
-            "dry_run": True,
-            "added": len(read.rows),
-            "already_listed": 0,
-            "duplicates_in_file": 0,
-            "problems": [{"row": p.row, "reason": p.reason} for p in read.problems],
-            "columns": read.columns,
-            "ignored_columns": list(read.ignored_columns),
-            "format": read.file_format,
-            "encoding": read.encoding,
-            "delimiter": read.delimiter,
-            "sheet": read.sheet,
-        }
     with tempfile.TemporaryDirectory(prefix="atsbridge-upload-") as tmp:
         path = FilePath(tmp) / name
         path.write_bytes(data)
         report = app.cnts.import_file(
-            tenant, product_job_id, path, sheet=sheet, default_country=default_country
+            tenant,
+            product_job_id,
+            path,
+            sheet=sheet,
+            default_country=default_country,
+            create=create,
+            dry_run=dry_run,
         )
-    response.status_code = 201
-    return {"dry_run": False, **report.to_json()}
+    response.status_code = 200 if dry_run else 201
+    return report.to_json()
+
+
+@router.get("/imports", response_model=ImportList, summary="The job's recorded file imports")
+def list_imports(
+    app: App, key: Reader, tenant: TenantPath, product_job_id: ProductJobPath
+) -> dict[str, Any]:
+    views = app.cnts.imports(visible(key, tenant), product_job_id)
+    return {"items": [v.to_json() for v in views]}
+
+
+@router.delete(
+    "/imports/{import_id}",
+    response_model=RemoveReport,
+    summary="Remove an import: its entries no other import lists leave the list",
+)
+def remove_import(
+    app: App,
+    key: Writer,
+    tenant: TenantPath,
+    product_job_id: ProductJobPath,
+    import_id: Annotated[int, Path(ge=1, lt=2**31)],
+) -> dict[str, Any]:
+    return app.cnts.remove_import(visible(key, tenant), product_job_id, import_id).to_json()

@@ -11,7 +11,6 @@ from atsbridge.errors import NotFound
 from atsbridge.http import syncs
 from atsbridge.http.deps import Admin, App, Reader, TenantPath, Writer, visible
 from atsbridge.http.paging import Cursor, Limit, UpdatedAfter, offset_of, page_of
-from atsbridge.http.problems import ApiProblem
 from atsbridge.http.schemas import (
     Connection,
     ConnectionPage,
@@ -22,24 +21,11 @@ from atsbridge.http.schemas import (
     SyncRequest,
     SyncStarted,
 )
-from atsbridge.secrets import ENV_REF, FILE_REF
 from atsbridge.services.sync import RunReport
 from atsbridge.store import SyncRun
 
 router = APIRouter(prefix="/v1/tenants/{tenant}/connections", tags=["connections"])
 AtsPath = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$", description="The plugin's name")]
-
-
-def _refuse_references(node: Any, path: str) -> list[dict[str, str]]:
-    """Every ``$env``/``$file`` reference in a config: the API never resolves them, since
-    they would read the server's environment and files on behalf of a remote caller."""
-    if isinstance(node, dict):
-        if set(node) & {ENV_REF, FILE_REF}:
-            return [{"field": path, "message": "$env/$file references are not accepted here"}]
-        return [e for k, v in node.items() for e in _refuse_references(v, f"{path}.{k}")]
-    if isinstance(node, list):
-        return [e for i, v in enumerate(node) for e in _refuse_references(v, f"{path}[{i}]")]
-    return []
 
 
 @router.get("", response_model=ConnectionPage, summary="A tenant's connections (masked)")
@@ -80,12 +66,11 @@ def connect(
 ) -> dict[str, Any]:
     visible(key, tenant)
     app.plugin(ats)  # an unknown plugin is a 404 before the config is looked at
-    refused = _refuse_references(body.config, "body.config")
-    if refused:
-        raise ApiProblem(
-            422, "input.invalid", f"{refused[0]['field']}: {refused[0]['message']}", errors=refused
-        )
-    return app.connections.connect(tenant, ats, body.config, check=body.test).to_json()
+    # A remote caller must never make the server read its own environment or files.
+    view = app.connections.connect(
+        tenant, ats, body.config, check=body.test, allow_references=False, replace=True
+    )
+    return view.to_json()
 
 
 @router.delete(
