@@ -1,7 +1,7 @@
 """Product HTTP API: API keys (hashed) and the answers kept for Idempotency-Key replays.
 
-Revision ID: 0009_api_keys
-Revises: 0008_cnts_imports
+Revision ID: 0010_api_keys
+Revises: 0009_lead_exclusion
 Create Date: 2026-12-07
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0009_api_keys'
-down_revision = '0008_cnts_imports'
+revision = '0010_api_keys'
+down_revision = '0009_lead_exclusion'
 branch_labels = None
 depends_on = None
 
