@@ -1,7 +1,14 @@
 """The /v1 routers, one module per resource; ``ROUTERS`` in mounting order."""
 
-from atsbridge.http.routes import cnts, connections, jobs, leads, plugins
+from atsbridge.http.routes import cnts, connections, events, jobs, leads, plugins
 
-ROUTERS = [plugins.router, connections.router, jobs.router, cnts.router, leads.router]
+ROUTERS = [
+    plugins.router,
+    connections.router,
+    jobs.router,
+    cnts.router,
+    leads.router,
+    events.router,
+]
 
 __all__ = ["ROUTERS"]
