@@ -114,3 +114,38 @@ def test_atsbridge_serve_process(db_url: str, world: World) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+def test_host_run_serves_the_api(db_url: str, world: World) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "atsbridge.cli",
+            "--db",
+            db_url,
+            "host",
+            "run",
+            "--api-port",
+            "0",
+            "--shutdown-grace",
+            "1",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stderr is not None
+        url = None
+        for line in proc.stderr:
+            match = re.match(r"api: (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                url = match.group(1)
+                break
+        assert url, "host run never printed the API's address"
+        r = httpx.get(f"{url}/v1/tenants/acme/links", headers=world.auth("acme_read"))
+        assert r.status_code == 200 and r.json()["items"][0]["product_job_id"] == "pj-1"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0

@@ -59,6 +59,12 @@ def host() -> None:
 @click.option(
     "--metrics-host", default="127.0.0.1", show_default=True, help="Address to serve them on."
 )
+@click.option(
+    "--api-port",
+    type=click.IntRange(0, 65535),
+    help="Also serve the product HTTP API (as `atsbridge serve`) on this port (0: any).",
+)
+@click.option("--api-host", default="127.0.0.1", show_default=True, help="Address of the API.")
 @click.option("--host-id", help="This host's id among the hosts sharing the database.")
 @click.option("--workers", type=click.IntRange(1, 512), default=8, show_default=True)
 @click.option(
@@ -122,6 +128,8 @@ def run(
     log_level: str,
     metrics_port: int | None,
     metrics_host: str,
+    api_port: int | None,
+    api_host: str,
     host_id: str | None,
     workers: int,
     intervals: tuple[str, ...],
@@ -174,13 +182,22 @@ def run(
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    api = None
     try:
         daemon.start()
+        if api_port is not None:
+            from atsbridge.http.server import ApiServer
+
+            api = ApiServer(app, api_host, api_port)
+            api.start()
+            click.echo(f"api: {api.url}", err=True)
         if metrics_port is not None:
             # Tests and scripts learn the port (0 = any free one) from this line.
             click.echo(f"metrics: http://{metrics_host}:{daemon.metrics_port}/metrics", err=True)
         daemon.wait(stop)
     finally:
+        if api is not None:
+            api.stop()
         clean = daemon.stop()
         for s, handler in previous.items():
             signal.signal(s, handler)
