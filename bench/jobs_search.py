@@ -75,7 +75,7 @@ def build(app: Atsbridge, per_tenant: int, seed: int) -> None:
                             job_index.recency_key(job_id, updated, None),
                             job_index._scoped(tenant_id, words.title),
                             job_index._scoped(tenant_id, words.places),
-                            job_index._scoped(tenant_id, words.idents),
+                            job_index.fts_idents(tenant_id, words),
                         )
                     )
                 cur.execute("BEGIN")
@@ -83,7 +83,7 @@ def build(app: Atsbridge, per_tenant: int, seed: int) -> None:
                     "INSERT INTO jobs (id, tenant_id, connection_id, ats_id, title, status, "
                     "status_raw, reference, locations, city, region, country, department, "
                     "employment_type, description, url, created_at, updated_at, search_text, "
-                    f"synced_at) VALUES ({', '.join('?' * 20)})",
+                    f"search_refs, synced_at) VALUES ({', '.join('?' * 21)})",
                     jobs,
                 )
                 cur.executemany(
@@ -132,6 +132,7 @@ def _job(rng: random.Random, tenant_id: int, connection_id: int, job_id: int, n:
         _sqlite_time(updated - timedelta(days=3)),
         _sqlite_time(updated),
         words.text(),
+        words.refs_text(),
         _sqlite_time(BASE),
     )
     return row, words, updated
@@ -148,10 +149,19 @@ def _queries(rng: random.Random, per_tenant: int) -> dict[str, list[str | None]]
         dept = rng.choice(DEPARTMENTS)[:3].upper()
         number = str(10_000 + rng.randrange(per_tenant))
         refs.append(f"{dept}-{number[: rng.randint(3, len(number))]}")
+    inside = []  # 3-5 digits from inside a reference number or an ATS id ("1206")
+    for _ in range(200):
+        ident = str(10_000 + rng.randrange(per_tenant))
+        if rng.random() < 0.5:
+            ident = str(4_000_000_000 + rng.randrange(TENANTS * per_tenant))
+        size = rng.randint(3, 5)
+        start = rng.randrange(1, len(ident) - size + 1)
+        inside.append(ident[start : start + size])
     return {
         "word": list(word),
         "location": list(location),
         "partial reference": list(refs),
+        "substring reference": inside,
         "recency (no query)": [None] * 200,
     }
 

@@ -70,12 +70,16 @@ CASES = [
     ("ile de france", ["4012002"]),
     ("germany", ["4012004"]),  # country name
     ("allemagne", ["4012004"]),  # ... in another language
-    ("de", ["4012002", "4012004"]),  # "Designer" (title) before the ISO code (location)
+    ("de", ["4012004", "4012002"]),  # the country DE before "Designer" (title), "Île-de-"
+    ("uk", ["4012005"]),  # an alias of GB
     ("united kingdom", ["4012005"]),
     ("ENG-1007", ["4012001"]),  # whole reference
     ("eng-1007", ["4012001"]),
     ("ENG-10", ["4012001"]),  # partial reference
     ("1007", ["4012001"]),
+    ("g-100", ["4012001"]),  # ... anywhere in it
+    ("NG10", ["4012001"]),  # ... punctuation aside
+    ("0120", ["4012005", "4012004", "4012003", "4012002", "4012001"]),  # inside the ATS id
     ("4012003", ["4012003"]),  # whole ATS id
     ("40120", ["4012005", "4012004", "4012003", "4012002", "4012001"]),  # partial id
     ("zzz", []),
@@ -105,6 +109,42 @@ def test_exact_reference_ranks_before_title_before_location(app, ats: JobFake) -
             walked += ids(page)
             offset = page.next_offset
         assert walked == ["R", "T", "L2", "L"], size
+
+
+def test_a_substring_of_a_reference_or_id_ranks_first(app, ats: JobFake) -> None:
+    ats.add("T", "Model 1206 Technician", reference="ENG-7")  # title word, newest
+    ats.add("P", "Porter", locations=[place("Unit 1206 Dock")])  # place word
+    ats.add("W", "Warehouse Lead", reference="JR-01206")
+    ats.add("X", "Nurse", reference="MED-3")
+    ats.add("wd-44120600", "Nurse")  # inside the ATS id
+    app.jobs.sync("acme", "jobfake")
+    page = app.jobs.search("acme", "1206")
+    assert ids(page) == ["wd-44120600", "W", "T", "P"]
+    assert [j.match for j in page.items] == ["identifier", "identifier", "title", "location"]
+    assert ids(app.jobs.search("acme", "JR-0120")) == ["W"]
+    assert ids(app.jobs.search("acme", "r-01206")) == ["W"]
+    assert ids(app.jobs.search("acme", "jr-01206")) == ["W"]  # whole: the exact tier
+    assert app.jobs.search("acme", "jr-01206").items[0].match == "reference"
+    # Fewer than 3 letters or digits match identifiers only as a word prefix, ranked last.
+    assert ids(app.jobs.search("acme", "12")) == ["T", "P"]
+
+
+def test_a_country_code_or_alias_ranks_its_jobs_above_prefixes(app, ats: JobFake) -> None:
+    ats.add("G", "Nurse", locations=[place("Berlin", "Berlin", "DE")])
+    ats.add("D", "Developer", locations=[place("Denver", "Colorado", "US")])
+    ats.add("F", "Chef de partie", locations=[place("Lyon", None, "FR")])
+    ats.add("U", "Nurse", locations=[place("Leeds", "England", "GB")])
+    ats.add("S", "Designer", locations=[place("Paris", "Île-de-France", "FR")])
+    app.jobs.sync("acme", "jobfake")
+    page = app.jobs.search("acme", "DE")
+    # Germany, then the words starting with "de" (newest first).
+    assert ids(page) == ["G", "S", "F", "D"]
+    assert [j.match for j in page.items] == ["country", "title", "title", "title"]
+    for query in ("UK", "uk", "England", "Great Britain", "United Kingdom"):
+        assert ids(app.jobs.search("acme", query))[:1] == ["U"], query
+    assert ids(app.jobs.search("acme", "nurse uk")) == ["U"]
+    assert ids(app.jobs.search("acme", "nurse gb")) == ["U"]
+    assert ids(app.jobs.search("acme", "germany")) == ["G"]
 
 
 def test_title_and_location_words_combine(seeded) -> None:
@@ -162,8 +202,9 @@ def test_uses_the_index_not_a_table_scan(seeded) -> None:
             engine = seeded.store.engine
             sa.event.listen(engine, "before_cursor_execute", capture)
             try:
-                # offset 1 also exercises the per-tier count
-                job_index.search_ids(session, "sqlite", tenant_id, "backend eng", offset=1)
+                # offset 1 also exercises the per-tier count; substrings, countries
+                for query in ("backend eng", "g-100", "de"):
+                    job_index.search_ids(session, "sqlite", tenant_id, query, offset=1)
             finally:
                 sa.event.remove(engine, "before_cursor_execute", capture)
             assert captured
@@ -186,9 +227,9 @@ def test_uses_the_index_not_a_table_scan(seeded) -> None:
             ).fetchall()
             assert "ix_jobs_search_tsv" in " ".join(r[0] for r in plan)
             plan = session.execute(
-                sa.text("EXPLAIN SELECT id FROM jobs WHERE lower(reference) LIKE '%ng-10%'")
+                sa.text("EXPLAIN SELECT id FROM jobs WHERE search_refs LIKE '%ng10%'")
             ).fetchall()
-            assert "ix_jobs_search_ref_trgm" in " ".join(r[0] for r in plan)
+            assert "ix_jobs_search_refs_trgm" in " ".join(r[0] for r in plan)
 
 
 def test_another_tenants_jobs_never_show(seeded, ats: JobFake) -> None:
@@ -226,6 +267,50 @@ def test_removing_a_connection_removes_its_jobs_from_search(seeded, ats: JobFake
     if seeded.store.dialect == "sqlite":
         with seeded.store.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM job_search").scalar() == 0
+
+
+def test_0007_indexes_jobs_stored_before_it(db_url: str, job_registry) -> None:
+    from atsbridge.api import Atsbridge
+    from atsbridge.store import migrate
+    from atsbridge.store.engine import create_engine, parse_url
+
+    engine = create_engine(parse_url(db_url))
+    try:
+        migrate.upgrade(engine, "0006_sync_runs_status_index")
+        stamp = "2026-03-01 12:00:00"
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(f"INSERT INTO tenants (id, key, created_at) VALUES (1, 'acme', '{stamp}')")
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO connections (tenant_id, id, ats, config, settings, created_at, "
+                    f"updated_at) VALUES (1, 1, 'jobfake', '{{}}', '{{}}', '{stamp}', '{stamp}')"
+                )
+            )
+            for i, (ref, country) in enumerate([("JR-01206", "GB"), ("JR-07", "DE")], 1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO jobs (tenant_id, id, connection_id, ats_id, title, status, "
+                        "status_raw, reference, locations, search_text, created_at, updated_at, "
+                        "synced_at) VALUES (1, :id, 1, :ats_id, 'Nurse', 'open', 'open', :ref, "
+                        f":locations, '', '{stamp}', '{stamp}', '{stamp}')"
+                    ),
+                    {
+                        "id": i,
+                        "ats_id": f"A{i}",
+                        "ref": ref,
+                        "locations": f'[{{"country_code": "{country}"}}]',
+                    },
+                )
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    with Atsbridge(db=db_url, registry=job_registry) as app:
+        assert ids(app.jobs.search("acme", "1206")) == ["A1"]
+        assert ids(app.jobs.search("acme", "uk")) == ["A1"]
+        assert ids(app.jobs.search("acme", "nurse")) == ["A2", "A1"]
+        assert ids(app.jobs.search("acme", "de")) == ["A2"]
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -288,3 +373,17 @@ def test_any_reference_title_word_or_city_finds_the_job_and_only_in_its_tenant(
         assert set(found) <= own_ids[tenant], query
     for query in (None, word, spec["city"]):
         assert set(ids(app.jobs.search(tenants[1], query, limit=500))) <= own_ids[tenants[1]]
+    # Any piece of 3+ letters or digits of the reference or ATS id ranks the job first (in the
+    # first tier: only jobs whose identifiers hold it too come before or beside it).
+    for ident in (spec["ref"], target):
+        start = pick.draw(st.integers(0, len(ident) - 3))
+        piece = ident[start : pick.draw(st.integers(start + 3, len(ident)))]
+        if len(job_index.compact(piece)) < 3:
+            continue
+        page = app.jobs.search(tenant, piece, limit=500)
+        found = ids(page)
+        assert target in found, piece
+        for item in page.items[: found.index(target) + 1]:
+            assert item.match in ("reference", "identifier"), (piece, item.ats_id, item.match)
+            held = (job_index.compact(item.ats_id), job_index.compact(item.reference))
+            assert any(job_index.compact(piece) in h for h in held), (piece, item.ats_id)

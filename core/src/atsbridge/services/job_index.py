@@ -1,16 +1,21 @@
 """The job mirror's search index: folded words, index upkeep and the ranked search SQL.
 
 Every mirrored job gets three lists of folded words (case- and accent-free): its title, its
-places (city, region, country names and ISO code, free text) and its identifiers (reference
-and ATS id). ``jobs.search_text`` keeps them as ``"title | places | identifiers"``.
+places (city, region, country names and ISO code, free text, plus a country marker word
+``xiso`` + code) and its identifiers (reference and ATS id). ``jobs.search_text`` keeps them
+as ``"title | places | identifiers"``; ``jobs.search_refs`` keeps each identifier *compact*
+(folded, only letters and digits: ``JR-01206`` -> ``jr01206``) for substring matches.
 
-* PostgreSQL indexes that column directly: a GIN index over a weighted ``tsvector`` (title
-  A, places B, identifiers C) plus trigram indexes on the lower-cased reference and ATS id
-  for substring matches (migration ``0002_job_search``).
+* PostgreSQL indexes those columns directly: a GIN index over a weighted ``tsvector`` (title
+  A, places B, identifiers C; migration ``0002_job_search``) and a trigram index on
+  ``search_refs`` (migration ``0007_job_search_substrings``).
 * SQLite feeds an FTS5 table ``job_search`` written here, in the same transaction as the
   job row. Its words are prefixed with the tenant id (``t12x`` + word), so a tenant's
   search only walks that tenant's postings: without it a common word in a database of a
   million jobs would match every tenant's rows and the tenant filter would come too late.
+  The identifiers column also holds every suffix of 3+ characters of each compact
+  identifier under a second tag (``s12x`` + suffix): a substring is a prefix of a suffix,
+  so "contains 1206" is a prefix query served by the same index.
   Its rowid is a *recency key*, ``updated_at`` seconds * 2**30 + ``jobs.id`` mod 2**30: FTS5
   returns matches in rowid order, so "newest first" streams straight out of the index and
   a page stops after ``limit`` rows instead of sorting every match (the difference between
@@ -18,10 +23,12 @@ and ATS id). ``jobs.search_text`` keeps them as ``"title | places | identifiers"
   id is the key's low bits. A trigger drops the FTS row when a job row is deleted
   (connection removed, job deleted in the ATS).
 
-Ranking (both databases): exact reference or ATS id, then all words in the title, then
-words spread over title and places, then all words in the places, then reference or ATS id
-partially (a prefix of one of its parts; on PostgreSQL also any 3+ character substring).
-Within a tier the most recently updated job comes first.
+Ranking (both databases): exact reference or ATS id; then the query (compacted, 3+
+characters) anywhere in a reference or ATS id; then, when the whole query names a country
+(``DE``, ``UK``, ``Germany``: ``atsbridge.countries``), jobs in that country; then all words
+in the title, words spread over title and places, all words in the places (a word that is a
+country alias also matches its ISO code: ``nurse uk`` finds GB jobs); last a prefix of the
+identifiers' words. Within a tier the most recently updated job comes first.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ import attrs
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from atsbridge.countries import ALIASES, country_code
+
 SEPARATOR = " | "
 # Letters that Unicode does not decompose into base letter + accent.
 _SPECIAL = str.maketrans(
@@ -44,6 +53,10 @@ _SPECIAL = str.maketrans(
 )
 _WORD = re.compile(r"[^\W_]+")
 _COUNTRY_LANGUAGES = ("en", "fr", "de", "es")
+# A places word naming a job's country exactly; no one types it, so a query word reaches it
+# only through the country tier (a plain "de" prefix would also reach "Denver").
+COUNTRY_MARK = "xiso"
+MIN_SUBSTRING = 3  # shorter substrings of an identifier match too much to rank first
 
 # Must stay textually identical to the expression indexed by migration 0002_job_search,
 # or PostgreSQL will not use the index.
@@ -63,6 +76,11 @@ def fold(text: str) -> str:
 
 def words(text: str | None) -> list[str]:
     return _WORD.findall(fold(text)) if text else []
+
+
+def compact(text: str | None) -> str:
+    """``text`` folded with everything but letters and digits dropped ("JR-01206" -> "jr01206")."""
+    return "".join(words(text))
 
 
 @functools.lru_cache(maxsize=512)
@@ -97,9 +115,22 @@ class SearchWords:
     title: tuple[str, ...]
     places: tuple[str, ...]
     idents: tuple[str, ...]
+    refs: tuple[str, ...] = ()  # compact reference and ATS id
 
     def text(self) -> str:
+        """``jobs.search_text``: "title | places | identifiers"."""
         return SEPARATOR.join(" ".join(p) for p in (self.title, self.places, self.idents))
+
+    def refs_text(self) -> str:
+        """``jobs.search_refs``: the compact identifiers, space separated."""
+        return " ".join(self.refs)
+
+    def suffixes(self) -> tuple[str, ...]:
+        """Every suffix of 3+ characters of the compact identifiers (the SQLite substring
+        index: a substring of an identifier is a prefix of one of these)."""
+        return _dedupe(
+            ref[i:] for ref in self.refs for i in range(max(0, len(ref) - MIN_SUBSTRING + 1))
+        )
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
@@ -120,12 +151,15 @@ def search_words(
         code = loc.get("country_code")
         if code:
             places.extend(words(code))
+            if len(code) == 2 and code.isalpha():
+                places.append(COUNTRY_MARK + code.lower())
             for name in country_names(code):
                 places.extend(words(name))
     return SearchWords(
         title=_dedupe(words(title)),
         places=_dedupe(places),
         idents=_dedupe([*words(reference), *words(ats_id)]),
+        refs=_dedupe(r for r in (compact(reference), compact(ats_id)) if r),
     )
 
 
@@ -148,13 +182,26 @@ def tenant_tag(tenant_id: int) -> str:
     return f"t{tenant_id:06d}x"
 
 
+def substring_tag(tenant_id: int) -> str:
+    """The prefix scoping an identifier suffix to a tenant (same width as ``tenant_tag``,
+    so the prefix index on tag + 3 characters serves 3-character substrings)."""
+    return f"s{tenant_id:06d}x"
+
+
 def _scoped(tenant_id: int, items: Iterable[str]) -> str:
     tag = tenant_tag(tenant_id)
     return " ".join(tag + w for w in items)
 
 
+def fts_idents(tenant_id: int, w: SearchWords) -> str:
+    """The FTS ``idents`` column: identifier words, then the tagged identifier suffixes
+    (after the words, so the words' phrase positions stay adjacent)."""
+    tag = substring_tag(tenant_id)
+    return " ".join(filter(None, (_scoped(tenant_id, w.idents), *(tag + x for x in w.suffixes()))))
+
+
 def sqlite_index(
-    session: Session,
+    session: Session | sa.Connection,
     tenant_id: int,
     rows: Iterable[tuple[int, int | None, SearchWords]],
 ) -> None:
@@ -169,7 +216,7 @@ def sqlite_index(
                 "key": key,
                 "title": _scoped(tenant_id, w.title),
                 "places": _scoped(tenant_id, w.places),
-                "idents": _scoped(tenant_id, w.idents),
+                "idents": fts_idents(tenant_id, w),
             }
         )
     if not batch:
@@ -186,23 +233,57 @@ def sqlite_index(
 
 # --- queries ------------------------------------------------------------------------------
 
-TIER_NAMES = ("reference", "title", "title+location", "location", "identifier")
+TIER_NAMES = (
+    "reference",
+    "identifier",
+    "country",
+    "title",
+    "title+location",
+    "location",
+    "identifier",
+)
+_PARTIAL_REF, _COUNTRY, _TITLE, _MIXED, _PLACES, _IDENT_WORDS = range(1, 7)
 
 
 @attrs.frozen
 class ParsedQuery:
+    """A search query: its exact form, words, compact form and the country it names."""
+
     exact: str
     tokens: tuple[str, ...]
+    compact: str = ""
+    country: str | None = None  # ISO code when the whole query names a country
 
     @classmethod
     def parse(cls, raw: str) -> ParsedQuery:
-        return cls(exact=raw.strip().lower(), tokens=tuple(words(raw)))
+        tokens = tuple(words(raw))
+        code = country_code(raw)
+        return cls(
+            exact=raw.strip().lower(),
+            tokens=tokens,
+            compact="".join(tokens),
+            country=code.lower() if code else None,
+        )
+
+    @property
+    def substring(self) -> str | None:
+        """The compact query when it is long enough to match inside identifiers."""
+        return self.compact if len(self.compact) >= MIN_SUBSTRING else None
+
+
+def _alias(token: str) -> str | None:
+    """The ISO code a one-word country alias stands for ("uk" -> "gb"), if any."""
+    code = ALIASES.get(token)
+    return code.lower() if code and code.lower() != token else None
 
 
 def _fts_all(tenant_id: int, tokens: Sequence[str], columns: str) -> str:
     tag = tenant_tag(tenant_id)
-    terms = [f'"{tag}{t}"' for t in tokens]
-    terms[-1] += "*"
+    terms = []
+    for i, t in enumerate(tokens):
+        term = f'"{tag}{t}"' + ("*" if i == len(tokens) - 1 else "")
+        alias = _alias(t)
+        terms.append(f'({term} OR "{tag}{alias}")' if alias else term)
     return f"{{{columns}}} : ({' AND '.join(terms)})"
 
 
@@ -213,8 +294,11 @@ def _fts_phrase(tenant_id: int, tokens: Sequence[str], column: str) -> str:
 
 
 def _ts_all(tokens: Sequence[str], weights: str) -> str:
-    parts = [f"{t}:{weights}" for t in tokens]
-    parts[-1] = f"{tokens[-1]}:*{weights}"
+    parts = []
+    for i, t in enumerate(tokens):
+        part = f"{t}:*{weights}" if i == len(tokens) - 1 else f"{t}:{weights}"
+        alias = _alias(t)
+        parts.append(f"({part} | {alias}:{weights})" if alias else part)
     return " & ".join(parts)
 
 
@@ -275,7 +359,7 @@ def search_ids(
         f"AND (lower(j.reference) = :exact OR lower(j.ats_id) = :exact){filters}"
     )
     if dialect != "postgresql":
-        return _sqlite_search(session, params, filters, exact, tenant_id, parsed.tokens)
+        return _sqlite_search(session, params, filters, exact, tenant_id, parsed)
     branches = [exact.replace("SELECT j.id", "SELECT j.id, 0 AS tier")]
     if parsed.tokens:
         branches.extend(_pg_branches(params, parsed))
@@ -289,13 +373,35 @@ def search_ids(
     return [(row[0], row[1]) for row in session.execute(sa.text(sql), params)]
 
 
+def _sqlite_tiers(tenant_id: int, parsed: ParsedQuery) -> list[tuple[int, str]]:
+    """(tier, FTS5 expression) in rank order; see the module doc."""
+    tokens = parsed.tokens
+    tiers = []
+    if parsed.substring:
+        tiers.append(
+            (_PARTIAL_REF, f'{{idents}} : "{substring_tag(tenant_id)}{parsed.substring}"*')
+        )
+    if parsed.country:
+        mark = f"{tenant_tag(tenant_id)}{COUNTRY_MARK}{parsed.country}"
+        tiers.append((_COUNTRY, f'{{places}} : "{mark}"'))
+    places = _fts_all(tenant_id, tokens, "places")
+    tiers.append((_TITLE, _fts_all(tenant_id, tokens, "title")))
+    if len(tokens) > 1:
+        # Words spread over title and places; all of them in the places is the places tier.
+        mixed = _fts_all(tenant_id, tokens, "title places")
+        tiers.append((_MIXED, f"({mixed}) NOT ({places})"))
+    tiers.append((_PLACES, places))
+    tiers.append((_IDENT_WORDS, _fts_phrase(tenant_id, tokens, "idents")))
+    return tiers
+
+
 def _sqlite_search(
     session: Session,
     params: dict[str, Any],
     filters: str,
     exact_sql: str,
     tenant_id: int,
-    tokens: Sequence[str],
+    parsed: ParsedQuery,
 ) -> list[tuple[int, int | None]]:
     """Tier by tier, each streamed newest first from the FTS index (see the module doc).
 
@@ -312,16 +418,8 @@ def _sqlite_search(
     ]
     out: list[tuple[int, int | None]] = [(i, 0) for i in exact_ids[skip : skip + limit]]
     skip = max(0, skip - len(exact_ids))
-    if not tokens:
+    if not parsed.tokens:
         return out
-    places = _fts_all(tenant_id, tokens, "places")
-    tiers = [(1, _fts_all(tenant_id, tokens, "title"))]
-    if len(tokens) > 1:
-        # Words spread over title and places; all of them in the places is the places tier.
-        mixed = _fts_all(tenant_id, tokens, "title places")
-        tiers.append((2, f"({mixed}) NOT ({places})"))
-    tiers.append((3, places))
-    tiers.append((4, _fts_phrase(tenant_id, tokens, "idents")))
     not_exact = ""
     if exact_ids:
         names = []
@@ -334,7 +432,7 @@ def _sqlite_search(
         f"WHERE job_search MATCH :match AND j.tenant_id = :tenant_id{filters}{not_exact}"
     )
     earlier: list[str] = []
-    for tier, expression in tiers:
+    for tier, expression in _sqlite_tiers(tenant_id, parsed):
         if len(out) >= limit:
             break
         match = expression
@@ -369,23 +467,27 @@ def _pg_branches(params: dict[str, Any], parsed: ParsedQuery) -> list[str]:
         "SELECT id, {tier} AS tier FROM jobs j WHERE tenant_id = :tenant_id "
         f"AND {PG_TSVECTOR} @@ to_tsquery('simple', :{{name}})"
     )
+    out = []
+    if parsed.substring:
+        # Substrings anywhere in a compact reference or id, through the trigram index.
+        params["like"] = _like(parsed.substring)
+        out.append(
+            f"SELECT id, {_PARTIAL_REF} AS tier FROM jobs WHERE tenant_id = :tenant_id "
+            "AND search_refs LIKE :like ESCAPE '\\'"
+        )
+    if parsed.country:
+        params["q_country"] = f"{COUNTRY_MARK}{parsed.country}:B"
+        out.append(ts.format(tier=_COUNTRY, name="q_country"))
     params["q_title"] = _ts_all(tokens, "A")
     params["q_places"] = _ts_all(tokens, "B")
     params["q_idents"] = _ts_phrase(tokens)
-    out = [ts.format(tier=1, name="q_title")]
+    out.append(ts.format(tier=_TITLE, name="q_title"))
     if len(tokens) > 1:
         # Words spread over title and places; all of them in the places is the places tier.
         params["q_mixed"] = f"({_ts_all(tokens, 'AB')}) & !({_ts_all(tokens, 'B')})"
-        out.append(ts.format(tier=2, name="q_mixed"))
-    out.append(ts.format(tier=3, name="q_places"))
-    out.append(ts.format(tier=4, name="q_idents"))
-    if len(parsed.exact) >= 3:
-        # Substrings anywhere in a reference or id, through the trigram indexes.
-        params["like"] = _like(parsed.exact)
-        out.append(
-            "SELECT id, 4 AS tier FROM jobs WHERE tenant_id = :tenant_id AND "
-            "(lower(reference) LIKE :like ESCAPE '\\' OR lower(ats_id) LIKE :like ESCAPE '\\')"
-        )
+        out.append(ts.format(tier=_MIXED, name="q_mixed"))
+    out.append(ts.format(tier=_PLACES, name="q_places"))
+    out.append(ts.format(tier=_IDENT_WORDS, name="q_idents"))
     return out
 
 
@@ -404,5 +506,6 @@ SCHEMA_EXTRAS = frozenset(
         "ix_jobs_search_tsv",
         "ix_jobs_search_ref_trgm",
         "ix_jobs_search_ats_id_trgm",
+        "ix_jobs_search_refs_trgm",
     }
 )

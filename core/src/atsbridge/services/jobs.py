@@ -127,6 +127,7 @@ def _row_values(job: model.Job) -> dict[str, Any]:
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "search_text": words.text(),
+        "search_refs": words.refs_text(),
     }
 
 

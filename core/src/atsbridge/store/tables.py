@@ -111,6 +111,8 @@ class Job(TenantOwned, table=True):
     updated_at: datetime | None = _time(nullable=True)
     # Denormalised words (title, locations, reference) that the search indexes feed on.
     search_text: str = Field(default="")
+    # Reference and ATS id folded to letters and digits, for substring matches.
+    search_refs: str = Field(default="")
     synced_at: datetime = _time()
 
 
