@@ -171,6 +171,35 @@ def test_no_query_lists_most_recent_first_in_pages(app, ats: JobFake) -> None:
     assert app.jobs.search("acme", "  ").items[0].ats_id == "J2"
 
 
+def test_jobs_without_an_update_time_are_as_recent_as_their_creation(app, ats: JobFake) -> None:
+    # Workday gives requisitions dates but no update time: they must not all sink to the end.
+    t = [ats.tick() for _ in range(3)]
+    ats.put(
+        Job(ats_id="OLD", title="Old", status=JobStatus.OPEN, status_raw="open", created_at=t[0])
+    )
+    ats.add("MID", "Mid", updated_at=t[1])
+    ats.put(
+        Job(ats_id="NEW", title="New", status=JobStatus.OPEN, status_raw="open", created_at=t[2])
+    )
+    ats.put(Job(ats_id="NONE", title="Undated", status=JobStatus.OPEN, status_raw="open"))
+    app.jobs.sync("acme", "jobfake", full=True)
+    assert ids(app.jobs.search("acme")) == ["NEW", "MID", "OLD", "NONE"]
+    with app.store.tenant("acme") as repo:
+        conn = repo.session.connection()
+        sql = (
+            f"SELECT j.id FROM jobs j WHERE j.tenant_id = 1 ORDER BY {job_index.RECENCY} DESC"
+            + (" NULLS LAST" if app.store.dialect == "postgresql" else "")
+            + ", j.id DESC LIMIT 20"
+        )
+        if app.store.dialect == "sqlite":
+            plan = " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "ix_jobs_recency" in plan and "TEMP B-TREE" not in plan, plan
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
+            assert "ix_jobs_recency" in plan and "Sort" not in plan, plan
+
+
 def test_filters_by_status_and_ats(seeded) -> None:
     assert ids(seeded.jobs.search("acme", status="closed")) == ["4012005"]
     assert "4012005" not in ids(seeded.jobs.search("acme", "40120", status="open,draft"))

@@ -67,6 +67,10 @@ PG_TSVECTOR = (
 )
 
 
+# Must stay textually identical to the expression indexed by migration 0007.
+RECENCY = "coalesce(j.updated_at, j.created_at)"
+
+
 def fold(text: str) -> str:
     """Case- and accent-free form of ``text`` ("Kraków" -> "krakow", "Straße" -> "strasse")."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -348,9 +352,11 @@ def search_ids(
     parsed = ParsedQuery.parse(query) if query is not None else None
     nulls = " NULLS LAST" if dialect == "postgresql" else ""
     if parsed is None or not parsed.exact:
+        # A job the ATS gives no update time (Workday) is as recent as its creation; the
+        # expression is the one indexed by migration 0007_job_search_substrings.
         sql = (
             f"SELECT j.id FROM jobs j WHERE j.tenant_id = :tenant_id{filters} "
-            f"ORDER BY j.updated_at DESC{nulls}, j.id DESC LIMIT :limit OFFSET :offset"
+            f"ORDER BY {RECENCY} DESC{nulls}, j.id DESC LIMIT :limit OFFSET :offset"
         )
         return [(row[0], None) for row in session.execute(sa.text(sql), params)]
     params["exact"] = parsed.exact
@@ -507,5 +513,6 @@ SCHEMA_EXTRAS = frozenset(
         "ix_jobs_search_ref_trgm",
         "ix_jobs_search_ats_id_trgm",
         "ix_jobs_search_refs_trgm",
+        "ix_jobs_recency",
     }
 )

@@ -1,10 +1,11 @@
-"""Job search: substrings of references and ids, and a country marker word.
+"""Job search: substrings of references and ids, a country marker word, recency by creation.
 
 Adds ``jobs.search_refs`` (compact reference and ATS id), recomputes every job's search
 words (``search_text`` gains the ``xiso<code>`` country marker), and rebuilds the index
 entries: on SQLite the FTS rows (identifier suffixes under their own tag), on PostgreSQL a
 trigram index on ``search_refs`` replacing the two on ``lower(reference)``/``lower(ats_id)``.
-The words come from ``atsbridge.services.job_index`` itself so that existing rows are
+An index on ``(tenant_id, coalesce(updated_at, created_at), id)`` serves "most recent
+first" for jobs whose ATS gives no update time. The words come from ``atsbridge.services.job_index`` itself so that existing rows are
 indexed exactly as the job sync indexes new ones.
 
 Revision ID: 0007_job_search_substrings
@@ -54,6 +55,13 @@ def upgrade() -> None:
         if sqlite:
             for tenant_id in dict.fromkeys(t for t, _ in fts):
                 job_index.sqlite_index(bind, tenant_id, [e for t, e in fts if t == tenant_id])
+    # "Most recent first" without a query: a job without an update time (Workday gives
+    # none) counts from its creation. Keep identical to job_index.RECENCY (alias j -> jobs).
+    # PostgreSQL sorts NULLs first in DESC unless told (the search says NULLS LAST).
+    order = " DESC NULLS LAST, id DESC" if bind.dialect.name == "postgresql" else ", id"
+    op.execute(
+        f"CREATE INDEX ix_jobs_recency ON jobs (tenant_id, coalesce(updated_at, created_at){order})"
+    )
     if bind.dialect.name == "postgresql":
         schema = _trigram_schema(bind)
         op.execute("DROP INDEX IF EXISTS ix_jobs_search_ref_trgm")
@@ -75,6 +83,7 @@ def _trigram_schema(bind: sa.Connection) -> str:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    op.execute("DROP INDEX IF EXISTS ix_jobs_recency")
     if bind.dialect.name == "postgresql":
         schema = _trigram_schema(bind)
         op.execute("DROP INDEX IF EXISTS ix_jobs_search_refs_trgm")
