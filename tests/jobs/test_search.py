@@ -298,14 +298,14 @@ def test_removing_a_connection_removes_its_jobs_from_search(seeded, ats: JobFake
             assert conn.exec_driver_sql("SELECT count(*) FROM job_search").scalar() == 0
 
 
-def test_0007_indexes_jobs_stored_before_it(db_url: str, job_registry) -> None:
+def test_0011_indexes_jobs_stored_before_it(db_url: str, job_registry) -> None:
     from atsbridge.api import Atsbridge
     from atsbridge.store import migrate
     from atsbridge.store.engine import create_engine, parse_url
 
     engine = create_engine(parse_url(db_url))
     try:
-        migrate.upgrade(engine, "0006_sync_runs_status_index")
+        migrate.upgrade(engine, "0010_api_keys")
         stamp = "2026-03-01 12:00:00"
         with engine.begin() as conn:
             conn.execute(

@@ -8,7 +8,7 @@ as ``"title | places | identifiers"``; ``jobs.search_refs`` keeps each identifie
 
 * PostgreSQL indexes those columns directly: a GIN index over a weighted ``tsvector`` (title
   A, places B, identifiers C; migration ``0002_job_search``) and a trigram index on
-  ``search_refs`` (migration ``0007_job_search_substrings``).
+  ``search_refs`` (migration ``0011_job_search_substrings``).
 * SQLite feeds an FTS5 table ``job_search`` written here, in the same transaction as the
   job row. Its words are prefixed with the tenant id (``t12x`` + word), so a tenant's
   search only walks that tenant's postings: without it a common word in a database of a
@@ -67,7 +67,7 @@ PG_TSVECTOR = (
 )
 
 
-# Must stay textually identical to the expression indexed by migration 0007.
+# Must stay textually identical to the expression indexed by migration 0011.
 RECENCY = "coalesce(j.updated_at, j.created_at)"
 
 
@@ -353,7 +353,7 @@ def search_ids(
     nulls = " NULLS LAST" if dialect == "postgresql" else ""
     if parsed is None or not parsed.exact:
         # A job the ATS gives no update time (Workday) is as recent as its creation; the
-        # expression is the one indexed by migration 0007_job_search_substrings.
+        # expression is the one indexed by migration 0011_job_search_substrings.
         sql = (
             f"SELECT j.id FROM jobs j WHERE j.tenant_id = :tenant_id{filters} "
             f"ORDER BY {RECENCY} DESC{nulls}, j.id DESC LIMIT :limit OFFSET :offset"

@@ -8,16 +8,16 @@ An index on ``(tenant_id, coalesce(updated_at, created_at), id)`` serves "most r
 first" for jobs whose ATS gives no update time. The words come from ``atsbridge.services.job_index`` itself so that existing rows are
 indexed exactly as the job sync indexes new ones.
 
-Revision ID: 0007_job_search_substrings
-Revises: 0006_sync_runs_status_index
+Revision ID: 0011_job_search_substrings
+Revises: 0010_api_keys
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_job_search_substrings"
-down_revision = "0006_sync_runs_status_index"
+revision = "0011_job_search_substrings"
+down_revision = "0010_api_keys"
 branch_labels = None
 depends_on = None
 
