@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from atsbridge.errors import AtsUnavailable, AuthError
 
+from atsbridge_sdk.bounded import bounded_transport, read_capped, request_deadline
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.redact import redact, register_secret
 
@@ -59,6 +60,8 @@ class _OAuth2(httpx.Auth):
 
     refresh_margin = 60.0  # refresh this many seconds before expiry
     token_attempts = 3
+    max_token_bytes = 1024 * 1024
+    token_deadline = 60.0  # one token request in all, connect to last byte
 
     def __init__(
         self,
@@ -73,7 +76,9 @@ class _OAuth2(httpx.Auth):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
-        self._token_http = httpx.Client(timeout=timeout, transport=transport)
+        self._token_http = httpx.Client(
+            timeout=timeout, transport=transport if transport is not None else bounded_transport()
+        )
         self.refreshes = 0
 
     def __repr__(self) -> str:
@@ -133,7 +138,14 @@ class _OAuth2(httpx.Auth):
         reason = ""
         for attempt in range(1, self.token_attempts + 1):
             try:
-                response = self._token_http.post(self.token_url, data=form, headers=headers)
+                # A token answer is small: a hostile endpoint may neither flood nor trickle.
+                with (
+                    request_deadline(self.token_deadline),
+                    self._token_http.stream(
+                        "POST", self.token_url, data=form, headers=headers
+                    ) as response,
+                ):
+                    read_capped(response, self.max_token_bytes, what="token endpoint")
             except httpx.TransportError as exc:
                 reason = type(exc).__name__
             else:

@@ -13,6 +13,7 @@ import logging
 import math
 import random
 import threading
+import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,13 @@ import httpx
 from atsbridge.errors import AtsError, AtsUnavailable, AuthError
 from atsbridge.model import RateLimit
 
+from atsbridge_sdk.bounded import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    bounded_transport,
+    read_capped,
+    request_deadline,
+)
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.redact import redact, register_secret
 
@@ -202,7 +210,13 @@ class HttpClient:
         clock: Clock = SYSTEM_CLOCK,
         transport: httpx.BaseTransport | None = None,
         seed: int | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
     ):
+        # max_response_bytes caps a body as sent and once decompressed; deadline bounds one
+        # attempt in all (connect, headers, body), which per-read timeouts do not.
+        self.max_response_bytes = max_response_bytes
+        self.deadline = deadline
         self.base_url = base_url.rstrip("/")
         self.retry = retry
         self.clock = clock
@@ -212,13 +226,14 @@ class HttpClient:
         self._auth = auth
         self._secrets = [s for s in secrets if s]
         register_secret(*self._secrets)
+        limits = httpx.Limits(max_connections=max(1, rate_limit.max_concurrency) * 2)
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=auth,
             timeout=timeout,
             headers={"User-Agent": "atsbridge", **(headers or {})},
-            transport=transport,
-            limits=httpx.Limits(max_connections=max(1, rate_limit.max_concurrency) * 2),
+            transport=transport if transport is not None else bounded_transport(limits=limits),
+            limits=limits,
         )
 
     def __repr__(self) -> str:
@@ -287,12 +302,17 @@ class HttpClient:
                 )
             sent_at = self.clock.monotonic()
             self._emit(HttpEvent("request", method, event_url, attempt=attempt))
+            budget = min(self.deadline, max(0.0, self.retry.total_budget - (sent_at - started)))
+            # The deadline is real time (sockets wait in real time, whatever self.clock says).
+            real_start = time.monotonic()
             try:
-                response = self._http.request(method, url, **kwargs)
-                response.read()
+                with request_deadline(budget), self._http.stream(method, url, **kwargs) as response:
+                    read_capped(response, self.max_response_bytes, what=shown)
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = f"{type(exc).__name__}"
+                if time.monotonic() - real_start >= budget:
+                    reason = f"no complete answer within the {budget:g}s deadline"
                 hint = None
                 retryable = retry_ok or never_sent
                 status = None

@@ -36,6 +36,7 @@ from atsbridge.model import (
     RateLimit,
 )
 from atsbridge_sdk.auth import OAuth2RefreshToken
+from atsbridge_sdk.bounded import DEFAULT_MAX_RESPONSE_BYTES, bounded_transport, read_capped
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.http import HttpClient, HttpEvent, RetryPolicy
 from atsbridge_sdk.paginate import SoapPagePaginator
@@ -130,8 +131,8 @@ class _FaultStatusTransport(httpx.BaseTransport):
         response = self._inner.handle_request(request)
         if response.status_code != 500:
             return response
-        content = response.read()
-        response.close()
+        # Read here, before HttpClient's own capped read: bound it the same way.
+        content = read_capped(response, DEFAULT_MAX_RESPONSE_BYTES, what="Workday fault")
         fault = parse_fault(content)
         status = FAULT_STATUS.get(fault.kind, 500) if fault is not None else 500
         # Content is already decoded, so the encoding/length headers no longer describe it.
@@ -214,7 +215,7 @@ class WorkdayClient:
             secrets=(config.password, config.client_secret, config.refresh_token),
             on_event=on_event,
             clock=clock,
-            transport=_FaultStatusTransport(transport or httpx.HTTPTransport()),
+            transport=_FaultStatusTransport(transport or bounded_transport()),
         )
 
     def __repr__(self) -> str:
