@@ -77,7 +77,10 @@ def test_constraints_pin_fixed_versions_that_satisfy_every_declared_requirement(
         name = canonicalize_name(req.name)
         if name.startswith("atsbridge"):
             continue  # the workspace's own distributions are installed editable
-        assert name in pins, f"{where}: {req.name} has no pinned version in constraints.txt"
+        assert name in pins, (
+            f"{where}: {req.name} has no pinned version in constraints.txt (after dev.py "
+            "setup: .venv/bin/pip freeze --all --exclude-editable, minus pip and atsbridge*)"
+        )
         assert req.specifier.contains(pins[name], prereleases=True), f"{where}: {req}"
 
 
