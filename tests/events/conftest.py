@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,10 @@ from atsbridge.api import Atsbridge
 from atsbridge.plugins import PluginRegistry
 
 sys.path.append(str(Path(__file__).resolve().parent.parent / "jobs"))
+sys.path.append(str(Path(__file__).resolve().parent))
 
+from evclock import SteppingClock
 from jobfake import CONFIG, JobFake, Observer
-
-
-class SteppingClock:
-    """A clock that moves only when told to (``advance``), one tick per reading besides."""
-
-    def __init__(self, start: datetime = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @pytest.fixture

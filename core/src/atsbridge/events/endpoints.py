@@ -274,15 +274,20 @@ class WebhookEndpoints:
                 )
                 .all()
             )
-            due = (
+            # The endpoint's next attempt is its head's: the others wait behind it.
+            head = (
                 session.connection()
                 .execute(
-                    sa.select(sa.func.min(D.c.next_attempt_at)).where(
-                        D.c.endpoint_id == endpoint_id, D.c.state.in_(["pending", "failed"])
-                    )
+                    sa.select(D.c.state, D.c.next_attempt_at, D.c.claimed_until)
+                    .where(D.c.endpoint_id == endpoint_id, D.c.state.in_(BACKLOG_STATES))
+                    .order_by(D.c.seq)
+                    .limit(1)
                 )
-                .scalar()
+                .first()
             )
+        due = None
+        if head is not None:
+            due = head.claimed_until if head.state == "delivering" else head.next_attempt_at
         return {
             "id": row.id,
             "enabled": row.enabled,

@@ -83,6 +83,7 @@ from atsbridge.services.sync import (
 )
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Connection, JobLink, LeadRow, LeadStatusHistory, SyncRun, TenantRepo
+from atsbridge.store.claims import backoff, claim_one
 from atsbridge.store.tables import table
 
 if TYPE_CHECKING:
@@ -120,15 +121,10 @@ class OutboxPolicy:
     lease: timedelta = timedelta(minutes=10)
 
     def delay(self, key: str, attempt: int) -> timedelta:
-        """Wait before attempt ``attempt + 1``: exponential, capped, plus a fixed jitter.
-
-        The jitter is derived from the key, not drawn at random, so a test with an
-        injected clock knows exactly when a retry is due.
-        """
-        base = min(self.backoff_base * (2 ** max(0, attempt - 1)), self.backoff_max)
-        digest = hashlib.sha256(f"{key}:{attempt}".encode()).digest()
-        fraction = int.from_bytes(digest[:4], "big") / 2**32
-        return base + base * (self.jitter * fraction)
+        """Wait before attempt ``attempt + 1`` (``store.claims.backoff``)."""
+        return backoff(
+            key, attempt, base=self.backoff_base, cap=self.backoff_max, jitter=self.jitter
+        )
 
 
 def idempotency_key(tenant: str, product_job_id: str, lead_id: str) -> str:
@@ -712,25 +708,18 @@ class LeadService(Service):
             )
             if lead_ids is not None:
                 pick = pick.where(L.c.lead_id.in_(list(lead_ids)))
-            pick = (
-                pick.order_by(L.c.next_attempt_at, L.c.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)  # PostgreSQL; SQLite holds BEGIN IMMEDIATE
-            )
-            claimed = (
-                repo.session.connection()
-                .execute(
-                    sa.update(L)
-                    .where(L.c.id == pick.scalar_subquery(), due)
-                    .values(
-                        state=EXPORTING,
-                        attempts=L.c.attempts + 1,
-                        claimed_until=now + self.policy.lease,
-                        updated_at=now,
-                    )
-                    .returning(L.c.id, L.c.attempts)
-                )
-                .first()
+            claimed = claim_one(
+                repo.session.connection(),
+                L,
+                pick=pick.order_by(L.c.next_attempt_at, L.c.id),
+                due=due,
+                values={
+                    "state": EXPORTING,
+                    "attempts": L.c.attempts + 1,
+                    "claimed_until": now + self.policy.lease,
+                    "updated_at": now,
+                },
+                returning=(L.c.id, L.c.attempts),
             )
             if claimed is None:
                 return None
