@@ -162,3 +162,18 @@ def test_a_later_commit_of_an_earlier_write_is_not_skipped(pg_schema_url: str) -
         assert [e["id"] for e in rest] == [first]
     finally:
         store.close()
+
+
+def test_an_exported_lead_is_in_the_feed(linked: Atsbridge) -> None:
+    document = {
+        "id": "lead-1",
+        "first_name": "Ada",
+        "last_name": "Q",
+        "emails": ["ada@example.org"],
+    }
+    outcome = linked.leads.push("acme", "P-1", document)
+    assert outcome.lead.state == "exported"
+    events, _ = linked.events.feed(tenants=["acme"], after=None, limit=10)
+    assert [(e["type"], e["data"]["lead_id"], e["data"]["candidate_id"]) for e in events] == [
+        (types.LEAD_EXPORTED, "lead-1", "c1")
+    ]

@@ -58,6 +58,8 @@ from atsbridge.errors import (
     NotFound,
     PayloadError,
 )
+from atsbridge.events import hooks, record_event
+from atsbridge.events.types import LEAD_EXPORTED
 from atsbridge.model import (
     Attachment,
     Candidate,
@@ -65,7 +67,6 @@ from atsbridge.model import (
     CandidateStatus,
     CandidateStatusChanged,
     Lead,
-    LeadExported,
     Page,
     PushResult,
 )
@@ -794,19 +795,27 @@ class LeadService(Service):
                     lead_row_id=claim.row_id, status=status, stage=result.stage, observed_at=now
                 )
             )
+            exported = record_event(
+                repo,
+                tenant=session.tenant,
+                type=LEAD_EXPORTED,
+                data={
+                    "ats": session.ats,
+                    "product_job_id": claim.product_job_id,
+                    "lead_id": claim.lead_id,
+                    "candidate_id": result.candidate_id,
+                    "application_id": result.application_id,
+                    "already_existed": result.already_existed,
+                    "unsupported": list(result.unsupported),
+                    "status": status,
+                    "stage": result.stage,
+                },
+                connection_id=session.connection_id,
+            )
         report.exported += 1
         report.already_existed += int(result.already_existed)
-        event = LeadExported(
-            tenant=session.tenant,
-            ats=session.ats,
-            product_job_id=claim.product_job_id,
-            lead_id=claim.lead_id,
-            result=result,
-        )
-        try:
-            self.registry.hook.atsbridge_lead_exported(event=event)
-        except Exception:  # the export is recorded; an observer's bug must not undo it
-            log.exception("an atsbridge_lead_exported hook failed for lead %s", claim.lead_id)
+        # The plugins' hook gets the logged event (an observer's bug is logged, not raised).
+        hooks.fire(self.registry, [exported])
 
     def _record_failure(
         self, session: PluginSession, claim: _Claim, exc: AtsbridgeError, report: DrainReport
