@@ -91,6 +91,12 @@ def test_routing_path_params_query_and_errors(app):
         assert bad.status_code == 400 and "not valid JSON" in bad.json()["message"]
 
 
+def test_a_path_no_route_serves_is_a_404_before_credentials_are_looked_at(app):
+    # A wrong base URL must read as "not found", not as refused credentials.
+    assert httpx.get(app.url + "/v3/items/1").status_code == 404
+    assert httpx.get(app.url + "/items/1").status_code == 401
+
+
 def test_auth_hook_and_request_log(app):
     assert httpx.get(app.url + "/items/1").status_code == 401
     assert httpx.get(app.url + "/public").status_code == 200

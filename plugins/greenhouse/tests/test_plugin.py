@@ -113,9 +113,9 @@ def test_plugin_is_discovered_and_describes_itself():
 def test_config_schema_accepts_sandbox_config_and_refuses_plain_http(sandbox):
     schema = plugin.atsbridge_plugin_info().config_schema
     config = validate_config(schema, sandbox.connection_config())
-    assert config["base_url"] == sandbox.url
+    assert config["base_url"] == f"{sandbox.url}/v3"
     defaults = validate_config(schema, {"client_id": "a", "client_secret": "b", "user_id": 1})
-    assert defaults["base_url"] == "https://harvest.greenhouse.io"
+    assert defaults["base_url"] == "https://harvest.greenhouse.io/v3"
     assert defaults["token_url"] == "https://auth.greenhouse.io/token"
     with pytest.raises(ConfigError, match=r"config\.base_url"):
         validate_config(schema, {**sandbox.connection_config(), "base_url": "http://example.com"})

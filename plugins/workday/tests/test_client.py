@@ -211,7 +211,9 @@ def test_put_validation_fault_is_a_clear_ats_error():
 
 def test_non_soap_404_names_tenant_and_version():
     script = Script((404, b"<html>Not Found</html>"))
-    with pytest.raises(AtsError, match="check tenant and api_version"):
+    with pytest.raises(
+        ConfigError, match=r"/ccx/service/acme1/Recruiting/v45\.2 answered HTTP 404"
+    ):
         make(script).check_credentials()
 
 

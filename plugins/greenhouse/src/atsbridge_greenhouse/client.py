@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -31,6 +32,7 @@ from atsbridge.model import (
     RateLimit,
 )
 from atsbridge_sdk.auth import OAuth2ClientCredentials
+from atsbridge_sdk.baseurl import read_base_url
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.http import HttpClient, HttpEvent, json_body
 
@@ -77,12 +79,22 @@ class GreenhouseClient:
         user_id = str(config.get("user_id", "")).strip()
         if user_id and not user_id.isdigit():
             problems.append("config.user_id: must be a Greenhouse user id (digits only)")
-        self.base_url = str(config.get("base_url") or c.DEFAULT_BASE_URL).rstrip("/")
+        try:
+            # The documented base ends in /v3; the paths below carry it, so it is optional.
+            self.base = read_base_url(
+                config.get("base_url"),
+                default=c.DEFAULT_BASE_URL,
+                documented=c.DEFAULT_BASE_URL + c.API_PREFIX,
+                tail=re.escape(c.API_PREFIX),
+            )
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            self.base = read_base_url(None, default=c.DEFAULT_BASE_URL)
+        self.base_url = self.base.root
         self.token_url = str(config.get("token_url") or c.DEFAULT_TOKEN_URL)
-        for key, url in (("base_url", self.base_url), ("token_url", self.token_url)):
-            reason = url_problem(url)
-            if reason:
-                problems.append(f"config.{key}: {reason}")
+        reason = url_problem(self.token_url)
+        if reason:
+            problems.append(f"config.token_url: {reason}")
         source_id = config.get("source_id")
         if source_id is not None and (not isinstance(source_id, int) or source_id < 1):
             problems.append("config.source_id: must be a positive integer")
@@ -190,8 +202,10 @@ class GreenhouseClient:
 
     def check(self) -> None:
         """Prove the credentials with the cheapest list call; explain what to fix if not."""
+        probe = c.API_PREFIX + "/jobs"
         try:
-            self.http.get("/v3/jobs", params={"per_page": 1})
+            with self.base.first_request(self.base.join(probe)):
+                self.http.get(probe, params={"per_page": 1})
         except AuthError as exc:
             if exc.status_code == 403:
                 raise AuthError(

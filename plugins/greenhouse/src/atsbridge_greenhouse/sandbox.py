@@ -912,7 +912,7 @@ class GreenhouseSandbox(Sandbox):
             "client_id": self.client_id,
             "client_secret": self.client_secret if valid else "not-the-secret",
             "user_id": ADMIN_USER_ID,
-            "base_url": self.url,
+            "base_url": f"{self.url}/v3",  # as the vendor documents the base
             "token_url": f"{self.url}/token",
         }
 

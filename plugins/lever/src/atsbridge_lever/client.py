@@ -8,6 +8,7 @@ Reads are paged with Lever's ``limit`` + ``offset`` token; writes carry ``perfor
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ import httpx
 from atsbridge.errors import ConfigError, PayloadError
 from atsbridge.model import Attachment, RateLimit
 from atsbridge_sdk.auth import BasicAuth, OAuth2RefreshToken
+from atsbridge_sdk.baseurl import BaseUrl, read_base_url
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter, RetryPolicy, json_body
 from atsbridge_sdk.paginate import OffsetTokenPaginator, fetch_page, iter_pages
@@ -24,10 +26,16 @@ from atsbridge_sdk.paginate import OffsetTokenPaginator, fetch_page, iter_pages
 from atsbridge_lever import mapping, unconfirmed
 
 log = logging.getLogger("atsbridge.lever")
+API_VERSION = "/v1"
 DEFAULT_BASE_URL = "https://api.lever.co/v1"
 SANDBOX_BASE_URL = "https://api.sandbox.lever.co/v1"
 DEFAULT_TOKEN_URL = "https://auth.lever.co/oauth/token"
 MAX_PAGE = 100
+
+
+def read_lever_base(value: object) -> BaseUrl:
+    """``config.base_url`` as documented (``https://api.lever.co/v1``), ``/v1`` optional."""
+    return read_base_url(value, default=DEFAULT_BASE_URL, tail=re.escape(API_VERSION))
 
 
 @attrs.frozen
@@ -42,6 +50,7 @@ class LeverConfig:
     refresh_token: str | None = attrs.field(default=None, repr=False)
     token_url: str = DEFAULT_TOKEN_URL
     perform_as: str | None = None
+    base: BaseUrl | None = attrs.field(default=None, repr=False, eq=False)  # as configured
 
     @classmethod
     def from_dict(cls, config: Mapping[str, Any]) -> LeverConfig:
@@ -65,9 +74,15 @@ class LeverConfig:
         if method not in ("api_key", "oauth2"):
             problems.append('config.auth_method: must be one of: "api_key", "oauth2"')
         oauth = method == "oauth2"
+        try:
+            base = read_lever_base(text("base_url"))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            base = read_lever_base(None)
         out = cls(
             auth_method=method,
-            base_url=(text("base_url") or DEFAULT_BASE_URL).rstrip("/"),
+            base_url=base.root + API_VERSION,
+            base=base,
             api_key=text("api_key", required=not oauth),
             client_id=text("client_id", required=oauth),
             client_secret=text("client_secret", required=oauth),
@@ -162,8 +177,10 @@ class LeverClient:
     # -- reads ---------------------------------------------------------------------------------
 
     def probe(self) -> None:
-        """The cheapest authenticated read: one posting."""
-        self.page("/postings", {"limit": 1}, None)
+        """The cheapest authenticated read: one posting (a 404: a wrong base URL)."""
+        base = self.config.base or read_lever_base(self.config.base_url)
+        with base.first_request(self.config.base_url + "/postings"):
+            self.page("/postings", {"limit": 1}, None)
 
     def postings(
         self, params: Mapping[str, Any], cursor: str | None

@@ -19,6 +19,7 @@ from atsbridge.config import url_problem
 from atsbridge.errors import AtsError, ConfigError, PayloadError
 from atsbridge.model import Attachment, CandidateStatus, RateLimit
 from atsbridge_sdk.auth import ApiKeyHeader, OAuth2ClientCredentials
+from atsbridge_sdk.baseurl import read_base_url
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.http import HttpClient, HttpEvent, RateLimiter, json_body
 from atsbridge_sdk.paginate import CursorPaginator, OffsetLimitPaginator, fetch_page
@@ -108,12 +109,15 @@ class Settings:
         method = config.get("auth_method", API_KEY)
         if method not in (API_KEY, OAUTH):
             problems.append(f"config.auth_method: must be one of: {API_KEY}, {OAUTH}")
-        base_url = (text("base_url", False) or PRODUCTION_URL).rstrip("/")
+        try:  # SmartRecruiters documents its base without a version segment
+            base_url = read_base_url(text("base_url", False), default=PRODUCTION_URL).root
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            base_url = PRODUCTION_URL
         token_url = text("token_url", False) or base_url + TOKEN_PATH
-        for name, url in (("base_url", base_url), ("token_url", token_url)):
-            reason = url_problem(url)
-            if reason:
-                problems.append(f"config.{name}: {reason}")
+        reason = url_problem(token_url)
+        if reason:
+            problems.append(f"config.token_url: {reason}")
         api_key = text("api_key", method == API_KEY)
         client_id = text("client_id", method == OAUTH)
         client_secret = text("client_secret", method == OAUTH)
@@ -205,8 +209,10 @@ class SmartRecruitersClient:
     # -- jobs ----------------------------------------------------------------------------------
 
     def check(self) -> None:
-        """The cheapest authenticated call: one job."""
-        self.http.get("/jobs", params={"limit": 1})
+        """The cheapest authenticated call: one job (a 404: a wrong base URL)."""
+        base = read_base_url(self.settings.base_url, default=PRODUCTION_URL)
+        with base.first_request(base.join("/jobs")):
+            self.http.get("/jobs", params={"limit": 1})
 
     def jobs_page(
         self, params: Mapping[str, str], cursor: str | None, page_size: int

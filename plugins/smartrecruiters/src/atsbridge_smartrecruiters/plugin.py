@@ -38,7 +38,8 @@ from atsbridge_smartrecruiters.client import (
 )
 
 NAME = "smartrecruiters"
-CAPABILITIES: frozenset[Capability] = frozenset(Capability)  # all have a structured home
+# Every lead field has a structured home; the account-wide listing is not offered (yet).
+CAPABILITIES: frozenset[Capability] = frozenset(Capability) - {Capability.ACCOUNT_CANDIDATES}
 
 
 def _resource(name: str) -> str:

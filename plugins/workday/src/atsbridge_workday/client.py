@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 import httpx
 from atsbridge.config import validate_config
-from atsbridge.errors import AtsError, AtsUnavailable, AuthError, BadInput
+from atsbridge.errors import AtsError, AtsUnavailable, AuthError, BadInput, ConfigError
 from atsbridge.model import (
     Candidate,
     CandidateQuery,
@@ -36,6 +36,7 @@ from atsbridge.model import (
     RateLimit,
 )
 from atsbridge_sdk.auth import OAuth2RefreshToken
+from atsbridge_sdk.baseurl import BaseUrl, read_base_url
 from atsbridge_sdk.bounded import DEFAULT_MAX_RESPONSE_BYTES, bounded_transport, read_capped
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.http import HttpClient, HttpEvent, RetryPolicy
@@ -87,12 +88,38 @@ class WorkdayConfig:
     refresh_token: str | None = attrs.field(default=None, repr=False)
     base_url: str | None = None
     token_url: str | None = None
+    base_info: BaseUrl | None = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
     def from_dict(cls, config: dict) -> WorkdayConfig:
-        """Validate against config.schema.json (ConfigError lists every problem)."""
+        """Validate against config.schema.json (ConfigError lists every problem).
+
+        ``base_url`` may be the server root or the documented service endpoint
+        ``https://{host}/ccx/service/{tenant}/Recruiting/v{NN.N}``, with or without its
+        version; a version there is the one used (it must agree with ``api_version``).
+        """
         checked = validate_config(load_schema(), config)
-        return cls(**checked)
+        host, tenant = checked["host"], checked["tenant"]
+        version = checked.get("api_version") or "v{NN.N}"
+        base = read_base_url(
+            checked.get("base_url"),
+            default=f"https://{host}",
+            documented=f"https://{host}/ccx/service/{tenant}/Recruiting/{version}",
+            tail=rf"/ccx/service/{re.escape(tenant)}/Recruiting(?:/(?P<version>v\d{{1,2}}\.\d))?",
+        )
+        named = base.tail.get("version")
+        if named and config.get("api_version") not in (None, "", named):
+            raise ConfigError(
+                [
+                    f"config.base_url: names version {named} but config.api_version is "
+                    f"{config['api_version']}; give one of them"
+                ]
+            )
+        if named:
+            checked["api_version"] = named
+        if checked.get("base_url"):
+            checked["base_url"] = base.root
+        return cls(**checked, base_info=base)
 
     @property
     def base(self) -> str:
@@ -316,8 +343,10 @@ class WorkdayClient:
     # -- operations -------------------------------------------------------------------------------
 
     def check_credentials(self) -> None:
-        """The cheapest authenticated call: one requisition, one page."""
-        self.call(mapping.get_job_requisitions(self.config.api_version, page=1, count=1))
+        """The cheapest authenticated call: one requisition, one page (404: a wrong base)."""
+        base = self.config.base_info or read_base_url(None, default=self.config.base)
+        with base.first_request(self.config.base + self.config.service_path):
+            self.call(mapping.get_job_requisitions(self.config.api_version, page=1, count=1))
 
     def search_jobs(self, query: JobQuery) -> Page[Job]:
         page, through = _parse_cursor(query.cursor)

@@ -421,6 +421,10 @@ class SandboxApp:
             return self.error(503 if self._rng.random() < 0.5 else 500, "Internal error")
         if fault == "slow":
             time.sleep(self.faults.slow_seconds)
+        if not any(rx.match(request.path) for _, rx, _ in self._routes):
+            # A path the API does not serve is a 404 whoever asks (a wrong base URL), as
+            # the real APIs' front servers answer before looking at credentials.
+            return self.error(404, "Resource not found")
         denied = self.authenticate(request)
         if denied is not None:
             return denied

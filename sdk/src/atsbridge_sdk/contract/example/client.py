@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from atsbridge.errors import AuthError, ConfigError, PayloadError
 from atsbridge.model import (
@@ -24,6 +22,7 @@ from atsbridge.model import (
 )
 
 from atsbridge_sdk.auth import ApiKeyHeader
+from atsbridge_sdk.baseurl import read_base_url
 from atsbridge_sdk.http import HttpClient, json_body
 from atsbridge_sdk.paginate import CursorPaginator, fetch_page
 
@@ -36,21 +35,6 @@ PRODUCTION_URL = "https://api.example-ats.invalid"
 # Published limit is 20 requests/s with bursts of 10; stay a little under it so network
 # jitter never turns our pacing into the ATS's 429.
 RATE_LIMIT = RateLimit(requests_per_second=16, burst=8, max_concurrency=4)
-
-
-def _base_url(config: dict[str, Any]) -> str:
-    url = config.get("base_url") or PRODUCTION_URL
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError([f"base_url: not an http(s) URL: {url!r}"])
-    if parts.scheme == "http":
-        try:
-            loopback = ipaddress.ip_address(parts.hostname).is_loopback
-        except ValueError:
-            loopback = parts.hostname == "localhost"
-        if not loopback:
-            raise ConfigError(["base_url: plain http is only allowed for loopback addresses"])
-    return url.rstrip("/")
 
 
 def _iso(when: datetime) -> str:
@@ -76,8 +60,15 @@ class ExampleSession:
         api_key = config.get("api_key")
         if not isinstance(api_key, str) or not api_key:
             raise ConfigError(["api_key: required"])
+        # The base as documented (https://api.example-ats.invalid/v1), its /v1 optional.
+        self.base = read_base_url(
+            config.get("base_url"),
+            default=PRODUCTION_URL,
+            documented=PRODUCTION_URL + "/v1",
+            tail="/v1",
+        )
         self.http = HttpClient(
-            _base_url(config),
+            self.base.root,
             auth=ApiKeyHeader("Authorization", api_key, prefix="Bearer "),
             rate_limit=context.rate_limit or RATE_LIMIT,
             secrets=[api_key],
@@ -95,7 +86,8 @@ class ExampleSession:
     def check(self) -> None:
         """One cheap authenticated request: doubles as "test connection"."""
         try:
-            self.http.get("/v1/me")
+            with self.base.first_request(self.base.join("/v1/me")):
+                self.http.get("/v1/me")
         except AuthError as exc:
             raise AuthError(
                 f"{DISPLAY_NAME} rejected the API key (HTTP {exc.status_code}): create a new key "
