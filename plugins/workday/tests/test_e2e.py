@@ -264,7 +264,7 @@ def test_push_lead_lands_every_field(sandbox):
     assert (person.first_name, person.last_name) == ("Ada", "Quinton")
     assert person.emails == ["ada.q@example.org"] and person.phones == ["+33 6 12 34 56 78"]
     assert person.linkedin_url == LEAD.linkedin_url
-    assert [(a.req_id, a.stage) for a in person.applications] == [(job, "REVIEW")]
+    assert [(a.req_id, a.stage) for a in person.applications] == [(job, "Review")]
     assert person.experiences == [
         {
             "Company_Name": "Globex",
@@ -439,3 +439,41 @@ def test_oauth_session_and_rotation(notes_sandbox, caplog):
     for secret in (config["client_secret"], config["refresh_token"], sb.refresh_token):
         assert secret not in caplog.text
     assert all(r.credential == "oauth:sandbox-client" for r in soap_requests(sb))
+
+
+def _puts(sb) -> int:
+    return sb.operations.count("Put_Candidate_Request")
+
+
+def test_push_uses_the_stage_ids_the_tenant_answers_with(notes_sandbox):
+    sb = notes_sandbox
+    sb.stage_required = True  # a version that wants a stage on every new application
+    session = open_session(sb)
+    job = open_job(sb)
+    plugin.atsbridge_list_candidates(session=session, query=CandidateQuery(job))
+    assert session.initial_stage() == "Review"  # learned, not the constant REVIEW
+    lead = attrs.evolve(LEAD, id="lead-learned", emails=("learned@example.org",))
+    result = plugin.atsbridge_push_lead(session=session, job_id=job, lead=lead, idempotency_key="k")
+    assert result.stage == "Review" and result.status == CandidateStatus.NEW
+    assert _puts(sb) == 1
+    assert [a.stage for a in sb.person(result.candidate_id).applications] == ["Review"]
+
+
+def test_a_refused_stage_id_is_retried_once_without_it(notes_sandbox, caplog):
+    sb = notes_sandbox
+    session = open_session(sb, initial_stage="REVIEW")  # spelled otherwise in this tenant
+    job = open_job(sb)
+    with caplog.at_level(logging.WARNING, logger="atsbridge.workday"):
+        result = plugin.atsbridge_push_lead(
+            session=session, job_id=job, lead=LEAD, idempotency_key="k"
+        )
+    assert _puts(sb) == 2  # refused with REVIEW, then accepted without a stage
+    assert result.stage == "REVIEW" and result.status == CandidateStatus.NEW
+    assert [a.stage for a in sb.person(result.candidate_id).applications] == ["Review"]
+    assert "refused Recruiting_Stage_ID 'REVIEW'" in caplog.text
+    # A tenant that requires a stage and refuses the one given: one retry, then the error.
+    sb.stage_required = True
+    other = attrs.evolve(LEAD, id="lead-2", emails=("other@example.org",))
+    with pytest.raises(AtsError, match="Stage_Reference"):
+        plugin.atsbridge_push_lead(session=session, job_id=job, lead=other, idempotency_key="j")
+    assert _puts(sb) == 4

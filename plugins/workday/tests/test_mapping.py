@@ -367,7 +367,7 @@ LEAD = Lead(
 
 
 def test_put_candidate_new_person_every_field_in_place():
-    el, unsupported = mapping.put_candidate("v45.2", "R-00417", LEAD)
+    el, unsupported = mapping.put_candidate("v45.2", "R-00417", LEAD, stage="Review")
     el = roundtrip(el)
     assert el.get(wd("Add_Only")) == "true" and el.find(wd("Candidate_Reference")) is None
     data = el.find(wd("Candidate_Data"))
@@ -381,7 +381,7 @@ def test_put_candidate_new_person_every_field_in_place():
     assert soap.ref_ids(applied.find(wd("Job_Requisition_Reference"))) == {
         "Job_Requisition_ID": "R-00417"
     }
-    assert soap.ref_ids(applied.find(wd("Stage_Reference"))) == {"Recruiting_Stage_ID": "REVIEW"}
+    assert soap.ref_ids(applied.find(wd("Stage_Reference"))) == {"Recruiting_Stage_ID": "Review"}
     assert path_text(app, "Resume_Attachment_Data/Filename") == "cv.pdf"
     content = path_text(app, "Resume_Attachment_Data/File_Content")
     assert base64.b64decode(content) == b"%PDF-1.7\x00\xff"

@@ -142,7 +142,7 @@ def put_op(job_id: str, **change) -> ET.Element:
         emails=("ab@example.org",),
         experiences=(Experience("Globex", "Eng", "2020"),),
     )
-    op, _ = mapping.put_candidate(VERSION, job_id, lead)
+    op, _ = mapping.put_candidate(VERSION, job_id, lead, stage="Review")
     return op
 
 
@@ -153,6 +153,19 @@ def test_put_candidate_validations_name_the_xpath(notes_sandbox):
     op.find(f".//{wd('Stage_Reference')}").clear()
     f = fault(post(sb, op))
     assert f.kind == FaultKind.VALIDATION and f.errors[0].xpath.endswith("wd:Stage_Reference")
+    # The tenant's own stage ids only: the default process's REVIEW is not one of them.
+    op = put_op(open_job)
+    op.find(f".//{wd('Stage_Reference')}/{wd('ID')}").text = "REVIEW"
+    f = fault(post(sb, op))
+    assert "'REVIEW' is not a valid ID value for type = 'Recruiting_Stage_ID'" in f.message
+    assert f.errors[0].xpath.endswith("wd:Stage_Reference/wd:ID")
+    sb.stage_required = True
+    op = put_op(open_job)
+    applied = op.find(f".//{wd('Job_Applied_To_Data')}")
+    applied.remove(applied.find(wd("Stage_Reference")))
+    f = fault(post(sb, op))
+    assert f.errors[0].xpath.endswith("wd:Stage_Reference") and "required" in f.message
+    sb.stage_required = False
     op = put_op(open_job)
     exp = op.find(f".//{wd('Experience_Data')}")
     exp.remove(exp.find(wd("Start_Year")))
@@ -201,7 +214,7 @@ def test_put_candidate_stores_every_field(notes_sandbox):
         {"School_Name": "MIT", "First_Year_Attended": "2010", "Last_Year_Attended": "2014"}
     ]
     assert person.attachments == [("cv.pdf", b"\x00\x01PDF")]
-    assert [(a.req_id, a.stage) for a in person.applications] == [(open_job, "REVIEW")]
+    assert [(a.req_id, a.stage) for a in person.applications] == [(open_job, "Review")]
     encoded = base64.b64encode(b"\x00\x01PDF").decode()
     assert encoded in soap.envelope(op).decode()
 

@@ -26,6 +26,7 @@ from atsbridge.errors import AtsError, AtsUnavailable, AuthError, BadInput, Conf
 from atsbridge.model import (
     Candidate,
     CandidateQuery,
+    CandidateStatus,
     Job,
     JobQuery,
     JobState,
@@ -88,6 +89,7 @@ class WorkdayConfig:
     refresh_token: str | None = attrs.field(default=None, repr=False)
     base_url: str | None = None
     token_url: str | None = None
+    initial_stage: str | None = None
     base_info: BaseUrl | None = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
@@ -220,6 +222,8 @@ class WorkdayClient:
         self.config = config
         self.clock = clock
         self._aliases: dict[str, frozenset[str]] = {}  # requisition id -> all its ids
+        # Recruiting_Stage_IDs seen in this tenant's Get_Candidates answers, by upper case.
+        self._stages: dict[str, str] = {}
         self._save_secrets = save_secrets
         auth: httpx.Auth | None = None
         if config.auth_type == "oauth2_refresh_token":
@@ -392,7 +396,7 @@ class WorkdayClient:
 
         op, nxt = self._page(build, page, query.page_size)
         items = []
-        for record in mapping.parse_candidates(op):
+        for record in self._learn(mapping.parse_candidates(op)):
             candidate = self._on_job(record, job_id)
             if candidate is None:
                 log.warning(
@@ -463,12 +467,45 @@ class WorkdayClient:
             return {job.ats_id: job for job in mapping.parse_requisitions(response)}
         return {}
 
+    def _learn(self, records: list[mapping.CandidateRecord]) -> list[mapping.CandidateRecord]:
+        """Remember the tenant's own stage ids from candidates it answered with."""
+        for record in records:
+            for app in record.applications:
+                if app.stage:
+                    self._stages.setdefault(app.stage.upper(), app.stage)
+        return records
+
+    def initial_stage(self) -> str | None:
+        """The stage id a new application is sent with: the connection's ``initial_stage``,
+        else the tenant's own spelling of the first stage if seen, else none (the tenant
+        then starts the application at its business process's first stage)."""
+        return self.config.initial_stage or self._stages.get(U.NEW_APPLICATION_STAGE)
+
+    def _put(
+        self, build: Callable[[str | None], ET.Element], stage: str | None
+    ) -> tuple[ET.Element, str | None]:
+        """Send Put_Candidate; a tenant refusing the stage id gets it once more without."""
+        try:
+            return self.call(build(stage), read=False), stage
+        except WorkdayFault as exc:
+            # An unknown id is classed "not found" (404), a missing one a validation (400).
+            if stage is None or exc.status_code not in (400, 404) or not _refuses_stage(exc.fault):
+                raise
+            log.warning(
+                "Workday tenant %s refused Recruiting_Stage_ID %r; sending the application "
+                "without a stage (set initial_stage in the connection to choose one)",
+                self.config.tenant,
+                stage,
+            )
+            self._stages.pop(stage.upper(), None)
+            return self.call(build(None), read=False), None
+
     def find_by_email(self, email: str) -> list[mapping.CandidateRecord]:
         op = mapping.get_candidates(
             self.config.api_version, page=1, count=U.MAX_PAGE_SIZE, email=email
         )
         wanted = email.strip().lower()
-        records = mapping.parse_candidates(self.call(op))
+        records = self._learn(mapping.parse_candidates(self.call(op)))
         # Exact matches only: a server doing a "contains" search must not merge two people.
         return [r for r in records if wanted in (e.lower() for e in r.emails)]
 
@@ -495,10 +532,12 @@ class WorkdayClient:
                     status=on_job.status,
                     stage=on_job.stage,
                 )
-            op, unsupported = mapping.put_candidate(version, job_id, lead, existing.existing())
-        else:
-            op, unsupported = mapping.put_candidate(version, job_id, lead)
-        answer = self.call(op, read=False)
+        before = existing.existing() if existing is not None else None
+        _, unsupported = mapping.put_candidate(version, job_id, lead, before)
+        answer, stage = self._put(
+            lambda s: mapping.put_candidate(version, job_id, lead, before, stage=s)[0],
+            self.initial_stage(),
+        )
         candidate_id, application_id = mapping.parse_put_candidate(answer)
         if (candidate_id is None or application_id is None) and lead.emails:
             # The Put_Candidate response shape is [U]: read the ids back instead of guessing.
@@ -514,15 +553,25 @@ class WorkdayClient:
             raise AtsError(
                 f"Workday accepted Put_Candidate for lead {lead.id} but returned no Candidate_ID"
             )
-        stage = U.NEW_APPLICATION_STAGE
         return PushResult(
             candidate_id=candidate_id,
             application_id=application_id,
             already_existed=existing is not None,
             unsupported=unsupported,
-            status=U.STAGE_STATUS.get(stage, U.UNKNOWN_STAGE_STATUS),
-            stage=stage,
+            status=CandidateStatus.NEW,
+            # Sent without a stage, the application starts in the tenant's first stage,
+            # named here as the default process names it (the flow-back compares stage
+            # names loosely, so the tenant's "Review" is the same stage).
+            stage=stage or U.NEW_APPLICATION_STAGE,
         )
+
+
+def _refuses_stage(fault: SoapFault | None) -> bool:
+    """Whether a validation fault is about the Stage_Reference (its id or its element)."""
+    if fault is None:
+        return False
+    texts = [fault.message, *(e.message for e in fault.errors), *(e.xpath for e in fault.errors)]
+    return any(U.STAGE_ID_TYPE in (t or "") or "Stage_Reference" in (t or "") for t in texts)
 
 
 def _unknown_id(fault: SoapFault | None) -> str | None:

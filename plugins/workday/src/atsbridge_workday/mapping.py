@@ -186,11 +186,17 @@ class ExistingCandidate:
 
 
 def put_candidate(
-    version: str, job_id: str, lead: Lead, existing: ExistingCandidate | None = None
+    version: str,
+    job_id: str,
+    lead: Lead,
+    existing: ExistingCandidate | None = None,
+    *,
+    stage: str | None = None,
 ) -> tuple[ET.Element, list[str]]:
     """Build Put_Candidate for ``lead`` on requisition ``job_id``; return it and what it lacks.
 
-    ``existing`` turns it into "add this application to that person" (see assumptions).
+    ``existing`` turns it into "add this application to that person" (see assumptions);
+    ``stage`` is the tenant's Recruiting_Stage_ID for the new application, None for none.
     """
     unsupported: list[str] = []
     add_only = U.ADD_ONLY_EXISTING if existing else U.ADD_ONLY_NEW
@@ -235,7 +241,8 @@ def put_candidate(
     application = sub(data, "Job_Application_Data")
     applied = sub(application, "Job_Applied_To_Data")
     _ref(applied, "Job_Requisition_Reference", U.REQUISITION_ID_TYPE, job_id)
-    reference(applied, "Stage_Reference", U.STAGE_ID_TYPE, U.NEW_APPLICATION_STAGE)
+    if stage is not None:
+        reference(applied, "Stage_Reference", U.STAGE_ID_TYPE, stage)
     for attachment in lead.attachments:
         att = sub(application, "Resume_Attachment_Data")
         sub(att, "Filename", attachment.filename)

@@ -78,6 +78,9 @@ STAGES = (
     "HIRED",
 )
 STAGE_NAMES = {s: s.replace("_", " ").title() for s in STAGES}
+# Recruiting_Stage_IDs are the tenant's own (notes 4.9: [U]); this tenant spells them in
+# mixed case ("Review", "Ready_For_Hire"), unlike the default process's names above.
+TENANT_STAGE_IDS = {s: "_".join(w.capitalize() for w in s.split("_")) for s in STAGES}
 SEED_STAGE = {
     "new": ("REVIEW", None),
     "in_review": ("SCREEN", None),
@@ -181,6 +184,11 @@ class WorkdaySandbox(Sandbox):
         # The wd:type(s) a candidate's application names its requisition with; ("WID",)
         # serves references whose type differs from the requisition id the plugin uses.
         self.application_requisition_ids: tuple[str, ...] = ("Job_Requisition_ID",)
+        # Default stage name -> this tenant's Recruiting_Stage_ID; Put_Candidate refuses any
+        # other id. A version that requires a stage on a new application (notes 4.9) is
+        # served with ``stage_required``; otherwise a missing stage means the first one.
+        self.stage_ids: dict[str, str] = dict(TENANT_STAGE_IDS)
+        self.stage_required = False
         self._ids = itertools.count(1)
         world = make_world(options.seed, options.jobs, options.candidates_per_job)
         for job in world.jobs:
@@ -216,6 +224,7 @@ class WorkdaySandbox(Sandbox):
         self, req_id: str, p: SeedPerson, candidate_id: str, application_id: str
     ) -> Person:
         stage, disposition = SEED_STAGE[p.status]
+        stage = self.stage_ids[stage]
         person = Person(
             candidate_id=candidate_id,
             wid=_wid(self.options.seed, "cand", candidate_id),
@@ -239,6 +248,10 @@ class WorkdaySandbox(Sandbox):
         )
         self.store[candidate_id] = person
         return person
+
+    def _stage_name(self, stage_id: str) -> str:
+        canonical = next((k for k, v in self.stage_ids.items() if v == stage_id), stage_id)
+        return STAGE_NAMES.get(canonical, stage_id)
 
     def _find_req(self, req_id: str) -> Requisition:
         try:
@@ -327,6 +340,7 @@ class WorkdaySandbox(Sandbox):
 
     def move_candidate(self, job_id: str, candidate_id: str, status: CandidateStatus) -> None:
         stage, disposition = SEED_STAGE[status.value]
+        stage = self.stage_ids[stage]
         with self.lock:
             person = self.store[candidate_id]
             for app in person.applications:
@@ -662,7 +676,7 @@ class WorkdaySandbox(Sandbox):
                 value = self.requisitions[app.req_id].wid if id_type == "WID" else app.req_id
                 sub(req_ref, "ID", value, type=id_type)
             stage = reference(applied, "Stage_Reference", "Recruiting_Stage_ID", app.stage)
-            stage.set(wd("Descriptor"), STAGE_NAMES.get(app.stage, app.stage))
+            stage.set(wd("Descriptor"), self._stage_name(app.stage))
             if app.disposition:
                 reference(
                     applied, "Disposition_Reference", "Recruiting_Disposition_ID", app.disposition
@@ -744,12 +758,21 @@ class WorkdaySandbox(Sandbox):
                     f"Job requisition {req_id} is not open for applications",
                     f"{xapp}/wd:Job_Applied_To_Data/wd:Job_Requisition_Reference",
                 )
-            stage = ref_ids(child(applied, "Stage_Reference")).get("Recruiting_Stage_ID")
-            if stage not in STAGES:
-                raise validation(
-                    "Stage_Reference with a valid Recruiting_Stage_ID is required",
-                    f"{xapp}/wd:Job_Applied_To_Data/wd:Stage_Reference",
-                )
+            stage_ref = child(applied, "Stage_Reference")
+            xstage = f"{xapp}/wd:Job_Applied_To_Data/wd:Stage_Reference"
+            if stage_ref is None:
+                if self.stage_required:
+                    raise validation("Stage_Reference is required", xstage)
+                stage = self.stage_ids["REVIEW"]
+            else:
+                given = ref_ids(stage_ref).get("Recruiting_Stage_ID")
+                if given is None:
+                    raise validation(
+                        "Stage_Reference with a valid Recruiting_Stage_ID is required", xstage
+                    )
+                stage = given
+                if stage not in self.stage_ids.values():
+                    raise invalid_id(stage, "Recruiting_Stage_ID", f"{xstage}/wd:ID")
             if any(a.req_id == req_id for a in [*targets, *new_apps]):
                 raise validation(
                     f"The candidate already has a job application for {req_id}",
