@@ -63,6 +63,8 @@ class FakeAts:
         self.valid_key = GOOD_KEY
         self.rotate_to = rotate_to
         self.failure = failure
+        # Raised by the ATS hooks that read (search, list), e.g. an AuthError mid-session.
+        self.read_failure: Exception | None = None
         self.sessions: list[FakeSession] = []
         self.jobs = [
             Job(ats_id="J1", title="Backend Engineer", status=JobStatus.OPEN, status_raw="open")
@@ -101,6 +103,8 @@ class FakeAts:
 
     @hookimpl
     def atsbridge_search_jobs(self, session: FakeSession, query: Any) -> Page:
+        if self.read_failure is not None:
+            raise self.read_failure
         return Page(items=[j for j in self.jobs if not query.text or query.text in j.title])
 
     @hookimpl

@@ -233,8 +233,13 @@ def test_facade_opens_sessions_and_stores_rotated_secrets(db_url: str) -> None:
             page = session.call("atsbridge_search_jobs", query=JobQuery(text="Backend"))
             assert [j.ats_id for j in page.items] == ["J1"]
             assert session.label == "acme/fakeats"
-        assert fake.sessions[-1].closed
+        opened = len(fake.sessions)
         fake.rotate_to = None
+        with app.open_session("acme", "fakeats"):
+            pass  # the pooled session, which holds the rotated token: not a changed config
+        assert len(fake.sessions) == opened and not fake.sessions[-1].closed
+        app.session_pool.close()
+        assert fake.sessions[-1].closed
         with app.open_session("acme", "fakeats"):
             pass
         assert fake.sessions[-1].config["refresh_token"] == "rotated-refresh-token-2"

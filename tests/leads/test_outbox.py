@@ -198,6 +198,7 @@ def test_ats_down_stops_the_drain_without_spending_other_attempts(
 
 def test_unreachable_ats_defers_the_export(app: Atsbridge, ats: LeadFake) -> None:
     ats.open_failure = AtsUnavailable("leadfake is down (HTTP 503 after 3 retries)")
+    app.session_pool.close()  # as in a new process: the push must open a session
     outcome = app.leads.push("acme", "pj-1", lead_doc("lead-1"))
     assert outcome.lead.state == PENDING and outcome.lead.attempts == 0
     assert outcome.deferred == "leadfake is down (HTTP 503 after 3 retries)"

@@ -27,6 +27,7 @@ from atsbridge.services.connections import ConnectionService
 from atsbridge.services.jobs import JobService
 from atsbridge.services.leads import LeadService
 from atsbridge.services.sync import SyncService
+from atsbridge.sessionpool import SessionPool
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Store, utcnow
 
@@ -66,6 +67,11 @@ class Atsbridge:
     @cached_property
     def store(self) -> Store:
         return Store(self.db, clock=self.clock)
+
+    @cached_property
+    def session_pool(self) -> SessionPool:
+        """The open plugin sessions, one per connection, shared by this facade's tasks."""
+        return SessionPool()
 
     @cached_property
     def secret_box(self) -> SecretBox:
@@ -123,11 +129,17 @@ class Atsbridge:
 
     @contextmanager
     def open_session(self, tenant: str, ats: str) -> Iterator[PluginSession]:
-        """An authenticated plugin session for a stored connection, closed on exit."""
+        """The connection's authenticated plugin session, shared in this process.
+
+        Opened (credentials proven) on first use and reused by later calls, concurrent
+        ones included, until a hook fails with ``AuthError`` (see ``atsbridge.sessionpool``).
+        """
         with self.connections.open_session(tenant, ats) as session:
             yield session
 
     def close(self) -> None:
+        if "session_pool" in self.__dict__:
+            self.session_pool.close()
         if "store" in self.__dict__:
             self.store.close()
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from atsbridge.errors import AtsbridgeError, PluginFailed
+from atsbridge.errors import AtsbridgeError, AuthError, PluginFailed
 from atsbridge.plugins import AtsPlugin
 from atsbridge.secrets import REDACTOR
 
@@ -28,6 +29,8 @@ class PluginSession:
 
     ``call("atsbridge_search_jobs", query=...)`` passes the session to the hook. Close it
     (or use ``Atsbridge.open_session`` as a context manager, which does).
+    ``on_auth_error`` is told when a hook raised ``AuthError`` (the session pool then
+    stops handing this session out, so the next task proves the credentials again).
     """
 
     tenant: str
@@ -36,13 +39,19 @@ class PluginSession:
     settings: dict
     plugin: AtsPlugin
     session: Any
+    on_auth_error: Callable[[], None] | None = attrs.field(default=None, repr=False, eq=False)
 
     @property
     def label(self) -> str:
         return f"{self.tenant}/{self.ats}"
 
     def call(self, hook: str, **kwargs: Any) -> Any:
-        return call_hook(self.plugin, hook, session=self.session, **kwargs)
+        try:
+            return call_hook(self.plugin, hook, session=self.session, **kwargs)
+        except AuthError:
+            if self.on_auth_error is not None:
+                self.on_auth_error()
+            raise
 
     def close(self) -> None:
         close = getattr(self.session, "close", None)

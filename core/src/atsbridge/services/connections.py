@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -44,6 +44,7 @@ from atsbridge.secrets import (
     unseal,
 )
 from atsbridge.services.base import Service
+from atsbridge.sessionpool import PooledSession, fingerprint
 from atsbridge.sessions import PluginSession, call_hook
 from atsbridge.store import Connection, Job, JobLink, SyncRun, Tenant
 from atsbridge.store.tables import CntsEntry
@@ -344,7 +345,7 @@ class ConnectionService(Service):
         """Authenticate with the stored config; records the outcome, raises on failure."""
         error: AtsbridgeError | None = None
         try:
-            with self.open_session(tenant, ats):
+            with self.open_session(tenant, ats, fresh=True):
                 pass
         except BadInput:
             raise
@@ -382,6 +383,7 @@ class ConnectionService(Service):
         with self.store.tenant(tenant, immediate=True) as repo:
             repo.delete(repo.require_connection(ats))
             repo.flush()
+        self.app.session_pool.drop_connection(tenant, ats)
         return counts
 
     def change_settings(
@@ -409,11 +411,17 @@ class ConnectionService(Service):
             return self._view(tenant, row)
 
     @contextmanager
-    def open_session(self, tenant: str, ats: str) -> Iterator[PluginSession]:
-        """Open the plugin session of a stored connection, closing it on exit.
+    def open_session(
+        self, tenant: str, ats: str, *, fresh: bool = False
+    ) -> Iterator[PluginSession]:
+        """The plugin session of a stored connection: the pooled one (see ``sessionpool``).
 
-        The config is decrypted and its references resolved only here; rotated secrets the
-        plugin hands to ``context.save_secrets`` are sealed straight back into the store.
+        The first use in this process opens it (the plugin proves the credentials); later
+        uses share it, until a hook fails with ``AuthError`` or the stored config changes.
+        ``fresh=True`` opens (and proves) a session of its own, closed on exit: what
+        ``check`` wants. The config is decrypted and its references resolved only when a
+        session opens; rotated secrets the plugin hands to ``context.save_secrets`` are
+        sealed straight back into the store.
         """
         plugin = self.registry.get(ats)
         with self.store.tenant(tenant) as repo:
@@ -421,16 +429,46 @@ class ConnectionService(Service):
             stored, connection_id, settings = dict(row.config), row.id, dict(row.settings)
         assert connection_id is not None
         policy = self.reference_policy()
-        config = resolve_references(unseal(stored, self.app.secret_box), policy=policy)
-        with self._session(plugin, tenant, ats, config, None) as session:
-            yield PluginSession(
+
+        def session_for(raw: Any, on_auth_error: Any = None) -> PluginSession:
+            return PluginSession(
                 tenant=tenant,
                 ats=ats,
                 connection_id=connection_id,
                 settings=settings,
                 plugin=plugin,
-                session=session,
+                session=raw,
+                on_auth_error=on_auth_error,
             )
+
+        if fresh:
+            config = resolve_references(unseal(stored, self.app.secret_box), policy=policy)
+            with self._session(plugin, tenant, ats, config, None) as session:
+                yield session_for(session)
+            return
+        pool = self.app.session_pool
+        pooled: list[PooledSession] = []
+        latest = [stored]
+
+        def rotated(new_config: dict) -> None:
+            # The pooled session already holds the rotated secret: its own write must not
+            # read as a changed config that needs a new session.
+            latest[0] = new_config
+            if pooled:
+                pooled[0].fingerprint = fingerprint(new_config)
+
+        def open_raw() -> tuple[Any, str]:
+            config = resolve_references(unseal(stored, self.app.secret_box), policy=policy)
+            raw = self._open(plugin, tenant, ats, config, None, rotated)
+            return raw, fingerprint(latest[0])
+
+        def close_raw(raw: Any) -> None:
+            PluginSession(tenant, ats, 0, {}, plugin, raw).close()
+
+        key = (tenant, ats, connection_id)
+        with pool.lease(key, fingerprint(stored), open_raw, close_raw) as entry:
+            pooled.append(entry)
+            yield session_for(entry.session, lambda: pool.drop(entry))
 
     @contextmanager
     def _session(
@@ -441,6 +479,23 @@ class ConnectionService(Service):
         config: dict,
         rotated: dict[str, Any] | None,
     ) -> Iterator[Any]:
+        session = self._open(plugin, tenant, ats, config, rotated)
+        holder = PluginSession(tenant, ats, 0, {}, plugin, session)
+        try:
+            yield session
+        finally:
+            holder.close()
+
+    def _open(
+        self,
+        plugin: AtsPlugin,
+        tenant: str,
+        ats: str,
+        config: dict,
+        rotated: dict[str, Any] | None,
+        on_stored: Callable[[dict], None] | None = None,
+    ) -> Any:
+        """Open (and prove) a plugin session; ``on_stored`` gets a rotated stored config."""
         schema = plugin.info.config_schema
         allowed = {dotted(p) for p in secret_paths(schema)}
 
@@ -452,7 +507,9 @@ class ConnectionService(Service):
             if rotated is not None:
                 rotated.update(values)
             else:
-                self._store_rotated(tenant, ats, values)
+                stored = self._store_rotated(tenant, ats, values)
+                if on_stored is not None:
+                    on_stored(stored)
 
         listener = getattr(self.app, "on_http_event", None)
         context = SessionContext(
@@ -461,14 +518,9 @@ class ConnectionService(Service):
             on_event=(lambda event: listener(tenant, ats, event)) if listener else None,
             rate_limit=plugin.info.rate_limit,
         )
-        session = call_hook(plugin, "atsbridge_open_session", config=config, context=context)
-        holder = PluginSession(tenant, ats, 0, {}, plugin, session)
-        try:
-            yield session
-        finally:
-            holder.close()
+        return call_hook(plugin, "atsbridge_open_session", config=config, context=context)
 
-    def _store_rotated(self, tenant: str, ats: str, values: dict[str, Any]) -> None:
+    def _store_rotated(self, tenant: str, ats: str, values: dict[str, Any]) -> dict:
         box = self.app.secret_box
         with self.store.tenant(tenant, immediate=True) as repo:
             row = repo.require_connection(ats)
@@ -477,3 +529,4 @@ class ConnectionService(Service):
                 set_path(config, tuple(path.split(".")), box.encrypt(value))
             row.config = config
             row.updated_at = self.now()
+            return dict(config)
