@@ -19,6 +19,7 @@ from atsbridge_sdk.http import (
     RateLimiter,
     RetryPolicy,
     parse_rate_limit_reset,
+    parse_rate_limit_window,
     parse_retry_after,
 )
 from hypothesis import given, settings
@@ -304,6 +305,44 @@ def test_x_ratelimit_reset_pauses_the_next_request():
     client.get("/a")
     client.get("/b")
     assert clock.sleeps == [pytest.approx(4.0)]
+
+
+def test_rate_limit_window_epoch_delta_and_no_hint():
+    assert parse_rate_limit_window("7", "4", 0.0) == (7.0, 4.0)
+    assert parse_rate_limit_window("0", str(1_800_000_010), 1_800_000_000.0) == (0.0, 10.0)
+    for remaining, reset in ((None, "4"), ("7", None), ("x", "4"), ("-1", "4"), ("3", "0")):
+        assert parse_rate_limit_window(remaining, reset, 0.0) is None
+
+
+def test_window_left_is_spent_then_the_next_request_waits_for_its_reset():
+    # A fixed window (Greenhouse): the bucket's burst allows more than the window has left.
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(requests_per_second=50, burst=50), clock)
+    limiter.acquire()
+    limiter.observe_window(left=3, reset_in=5.0)  # the first response: 3 left, reset in 5 s
+    limiter.release()
+    waits = []
+    for _ in range(4):
+        waits.append(limiter.acquire())
+        limiter.release()
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] == pytest.approx(5.0)
+    assert limiter.acquire() == 0.0  # a new window: only the bucket paces again
+    limiter.release()
+
+
+def test_window_counts_requests_still_in_flight():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(requests_per_second=50, burst=50, max_concurrency=3), clock)
+    limiter.acquire()
+    limiter.acquire()  # sent before the first one's response came back
+    limiter.observe_window(left=2, reset_in=5.0)  # the second request spends one of those
+    limiter.release()
+    limiter.release()
+    assert limiter.acquire() == 0.0
+    limiter.release()
+    assert limiter.acquire() == pytest.approx(5.0)
+    limiter.release()
 
 
 @pytest.mark.parametrize("status", [401, 403])

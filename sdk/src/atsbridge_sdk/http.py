@@ -125,6 +125,29 @@ def parse_rate_limit_reset(
     return min(wait, 3600.0)
 
 
+def parse_rate_limit_window(
+    remaining: str | None, reset: str | None, now_epoch: float
+) -> tuple[float, float] | None:
+    """``(requests left, seconds until the window resets)`` from ``X-RateLimit-*``, or None.
+
+    The window an ATS with a fixed-window limit reports on every response (Greenhouse):
+    the client spends what is left and then waits for the reset instead of meeting a 429.
+    ``X-RateLimit-Reset`` is read as ``parse_rate_limit_reset`` reads it.
+    """
+    if remaining is None or reset is None:
+        return None
+    try:
+        left, value = float(remaining), float(reset)
+    except ValueError:
+        return None
+    if not (math.isfinite(left) and math.isfinite(value)) or left < 0:
+        return None
+    wait = value - now_epoch if value > 31_536_000 else value
+    if wait <= 0:
+        return None
+    return left, min(wait, 3600.0)
+
+
 @attrs.frozen
 class RetryPolicy:
     """How hard to try. ``total_budget`` caps one call's time including waits."""
@@ -146,7 +169,10 @@ class RateLimiter:
     """Token bucket (requests/s with a burst) plus a cap on requests in flight.
 
     ``pause_until`` lets a server's own signal (Retry-After, X-RateLimit-Reset) hold every
-    request of the connection, not just the one that saw it.
+    request of the connection, not just the one that saw it. ``observe_window`` adapts to an
+    ATS that reports its window on every response: requests beyond what it says is left
+    wait for the window's reset, so the token bucket may burst as the ATS allows without
+    a 429 at the window's end.
     """
 
     def __init__(self, limit: RateLimit, clock: Clock = SYSTEM_CLOCK):
@@ -157,6 +183,10 @@ class RateLimiter:
         self._paused_until = 0.0
         self._lock = threading.Lock()
         self._in_flight = threading.BoundedSemaphore(max(1, limit.max_concurrency))
+        # The ATS's window as its last response reported it, less what was sent since.
+        self._window_left: float | None = None
+        self._window_reset = 0.0
+        self._unanswered = 0  # requests sent whose response has not been observed
 
     def _reserve(self) -> float:
         """Take a token now or reserve one in the future; return how long to wait."""
@@ -171,7 +201,29 @@ class RateLimiter:
             self._last = now
             self._tokens -= 1.0
             wait = 0.0 if self._tokens >= 0 else -self._tokens / rate
-            return max(wait, self._paused_until - now)
+            return max(wait, self._paused_until - now, self._window_wait(now + wait))
+
+    def _window_wait(self, at: float) -> float:
+        """Seconds from now the request reserved for ``at`` must wait for the ATS's window."""
+        now = self.clock.monotonic()
+        if self._window_left is None or at >= self._window_reset:
+            self._window_left = None  # a new window: the next response says what it allows
+            return 0.0
+        self._window_left -= 1.0
+        if self._window_left >= 0:
+            return 0.0
+        # Nothing left in this window: go at its reset (a later response may say more).
+        return self._window_reset - now
+
+    def observe_window(self, left: float, reset_in: float) -> None:
+        """The ATS says ``left`` requests remain in a window that resets in ``reset_in`` s.
+
+        Requests already sent whose responses are still to come spend that too.
+        """
+        with self._lock:
+            others = max(0, self._unanswered - 1)
+            self._window_left = left - others
+            self._window_reset = self.clock.monotonic() + reset_in
 
     def acquire(self) -> float:
         """Block until a request may go; return the seconds waited for pacing."""
@@ -183,9 +235,13 @@ class RateLimiter:
         except BaseException:
             self._in_flight.release()
             raise
+        with self._lock:
+            self._unanswered += 1
         return wait
 
     def release(self) -> None:
+        with self._lock:
+            self._unanswered = max(0, self._unanswered - 1)
         self._in_flight.release()
 
     def pause_for(self, seconds: float) -> None:
@@ -346,13 +402,15 @@ class HttpClient:
             self.clock.sleep(delay)
 
     def _observe_limits(self, response: httpx.Response) -> None:
-        wait = parse_rate_limit_reset(
-            response.headers.get("X-RateLimit-Remaining"),
-            response.headers.get("X-RateLimit-Reset"),
-            self.clock.now().timestamp(),
-        )
+        remaining = response.headers.get("X-RateLimit-Remaining")
+        reset = response.headers.get("X-RateLimit-Reset")
+        now_epoch = self.clock.now().timestamp()
+        wait = parse_rate_limit_reset(remaining, reset, now_epoch)
         if wait is not None:
             self.limiter.pause_for(wait)
+        window = parse_rate_limit_window(remaining, reset, now_epoch)
+        if window is not None:
+            self.limiter.observe_window(*window)
 
     def _error_for(self, method: str, url: str, response: httpx.Response) -> AtsError:
         body = response.text[:300].replace("\n", " ").strip()
