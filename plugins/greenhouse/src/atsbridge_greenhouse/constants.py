@@ -18,12 +18,11 @@ MAX_PER_PAGE = 500
 MAX_IDS_PER_CALL = 50  # documented cap on comma lists (ids, *_ids)
 
 # UNCONFIRMED: v3 rate numbers. v1 documented ~50 requests per 10 s; v3 is said to use a
-# 30 s window without a published number. The sandbox enforces 50 per 10 s. The client
-# paces to that window's average (5 req/s) with the window's burst, and spends what
-# X-RateLimit-Remaining says is left of the window before it waits for X-RateLimit-Reset
-# (the SDK's RateLimiter.observe_window), so a long walk runs at the window's rate with no 429.
+# 30 s window without a published number. The sandbox enforces 50 per 10 s, and the client
+# paces to 4 req/s with a burst of 5, i.e. at most 45 requests in any 10 s (and 125 in any
+# 30 s), and also pauses whenever X-RateLimit-Remaining reaches 0 until X-RateLimit-Reset.
 RATE_WINDOW = WindowLimit(limit=50, seconds=10.0)
-CLIENT_RATE_LIMIT = RateLimit(requests_per_second=5.0, burst=50, max_concurrency=2)
+CLIENT_RATE_LIMIT = RateLimit(requests_per_second=4.0, burst=5, max_concurrency=2)
 
 # UNCONFIRMED: X-RateLimit-Reset carries epoch seconds (the SDK also accepts delta seconds).
 # UNCONFIRMED: error bodies are {"errors": ["..."]} for every status (notes 1.10 show it for
