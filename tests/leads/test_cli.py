@@ -72,6 +72,7 @@ def test_push_list_funnel(run, lead_file, tmp_path: Path, ats: LeadFake) -> None
     assert (row["state"], row["candidate_id"], row["status"]) == ("exported", "P1", "new")
     table = run("leads", "list", "acme")
     assert table.exit_code == 0 and "lead-1" in table.stdout and "exported" in table.stdout
+    assert run("leads", "list", "acme", "-q").stdout == "lead-1\n"  # ids only, for scripts
 
     ats.move("P1", "J1", CandidateStatus.HIRED, "Hired")
     synced = run("leads", "sync-statuses", "acme")

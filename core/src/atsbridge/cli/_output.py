@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -28,15 +30,40 @@ def _default(value: Any) -> Any:
 def console() -> Console:
     # Created per call so it writes to the current sys.stdout (click's runner swaps it);
     # wide when not a terminal so piped tables are not squeezed to 80 columns.
+    # COLUMNS, when set, is the width either way (as for rich itself).
     tty = sys.stdout.isatty()
-    return Console(file=sys.stdout, width=None if tty else 160, soft_wrap=not tty)
+    width = None if tty or os.environ.get("COLUMNS", "").isdigit() else 160
+    return Console(file=sys.stdout, width=width, soft_wrap=not tty)
 
 
-def table(*columns: str, title: str | None = None) -> Table:
-    t = Table(title=title, show_lines=False, header_style="bold")
+class _Table(Table):
+    """A table whose id columns are as wide as their longest value: an id never wraps."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*renderables, **kwargs)
+        for column, value in zip(self.columns, renderables, strict=False):
+            if column.no_wrap and isinstance(value, str):
+                column.min_width = max(column.min_width or 0, cell_len(value))
+
+
+def table(*columns: str, title: str | None = None, ids: Collection[str] = ()) -> Table:
+    """A table for people; the columns named in ``ids`` never wrap (ids must stay copyable).
+
+    Other columns fold when the terminal is narrow.
+    """
+    t = _Table(title=title, show_lines=False, header_style="bold")
     for c in columns:
-        t.add_column(c, overflow="fold")
+        if c in ids:
+            t.add_column(c, no_wrap=True, overflow="ignore")
+        else:
+            t.add_column(c, overflow="fold")
     return t
+
+
+def echo_ids(ids: Iterable[str]) -> None:
+    """``-q/--ids`` output: one id per line, nothing else (for ``xargs`` and scripts)."""
+    for value in ids:
+        click.echo(value)
 
 
 def hint(command: str, why: str = "") -> None:

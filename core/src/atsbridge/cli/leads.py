@@ -8,7 +8,7 @@ import click
 
 from atsbridge import leaddoc
 from atsbridge.api import Atsbridge
-from atsbridge.cli._output import console, emit_json, table, when
+from atsbridge.cli._output import console, echo_ids, emit_json, table, when
 from atsbridge.cli._root import pass_app
 from atsbridge.services.leads import DEAD, STATES, DrainReport, LeadView
 
@@ -95,15 +95,24 @@ def _describe(view: LeadView) -> str:
 @click.argument("tenant")
 @click.argument("product_job_id", required=False)
 @click.option("--state", type=click.Choice(STATES), help="Only leads in this state.")
+@click.option("-q", "--ids", "ids_only", is_flag=True, help="Print only the lead ids.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def list_leads(
-    app: Atsbridge, tenant: str, product_job_id: str | None, state: str | None, as_json: bool
+    app: Atsbridge,
+    tenant: str,
+    product_job_id: str | None,
+    state: str | None,
+    ids_only: bool,
+    as_json: bool,
 ) -> None:
     """Leads of TENANT (or one product job): export state, ATS ids, current ATS status."""
     views = app.leads.list(tenant, product_job_id, state=state)
     if as_json:
         emit_json([v.to_json() for v in views])
+        return
+    if ids_only:
+        echo_ids(v.lead_id for v in views)
         return
     if not views:
         click.echo("no leads")
@@ -111,6 +120,7 @@ def list_leads(
     t = table(
         "job", "lead", "name", "state", "tries", "ats", "candidate", "application", "status",
         "stage", "not taken", "error / reason",
+        ids=("job", "lead", "candidate", "application"),
     )  # fmt: skip
     for v in views:
         t.add_row(

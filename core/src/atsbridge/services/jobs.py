@@ -87,6 +87,8 @@ PAGE_SIZE = 100
 STATUS_BATCH = 100
 MIRROR_READ_BATCH = 500  # ids per IN (...) when a plugin asks for the mirror's copies
 MAX_SEARCH_LIMIT = 500
+# Shortest id prefix `jobs import` accepts for a job id (a UUID's first block is 8).
+MIN_ID_PREFIX = 4
 # Fields the product's job form takes from an import, in the order they are shown.
 IMPORT_FIELDS = ("title", "description", "location", "department", "employment_type", "reference")
 CLOSED = "closed"
@@ -744,6 +746,7 @@ class JobService(Service):
             with self.store.tenant(tenant, immediate=True) as repo:
                 connection = repo.require_connection(ats)
                 row = self._mirror_row(repo, connection, ats_job_id)
+                ats_job_id = row.ats_id  # a reference or an id prefix names this job
                 self._refuse_duplicates(repo, connection, ats_job_id, product_job_id)
                 prefilled = _prefilled(row)
                 state = CLOSED if row.status == CLOSED else row.status
@@ -787,16 +790,41 @@ class JobService(Service):
         )
 
     def _mirror_row(self, repo: TenantRepo, connection: Connection, ats_job_id: str) -> JobRow:
-        row = repo.first(
-            select(JobRow).where(JobRow.connection_id == connection.id, JobRow.ats_id == ats_job_id)
+        """The mirrored job ``ats_job_id`` names: its id, its reference, or a unique id prefix.
+
+        Ids are tried first, then references (``ENG-1007``), then id prefixes of at least
+        MIN_ID_PREFIX characters (long UUIDs are copied in part); two matches are refused,
+        naming them.
+        """
+        mine = select(JobRow).where(JobRow.connection_id == connection.id)
+        row = repo.first(mine.where(JobRow.ats_id == ats_job_id))
+        if row is not None:
+            return row
+        for where in (
+            JobRow.reference == ats_job_id,
+            sa.func.lower(JobRow.reference) == ats_job_id.lower(),
+        ):
+            found = repo.all(mine.where(where).limit(3))
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise BadInput(_ambiguous(connection.ats, ats_job_id, "reference", found))
+        if len(ats_job_id) >= MIN_ID_PREFIX:
+            prefix = col(JobRow.ats_id).startswith(ats_job_id, autoescape=True)
+            found = repo.all(mine.where(prefix).order_by(JobRow.ats_id).limit(3))
+            if len(found) == 1:
+                return found[0]
+            if found:
+                raise BadInput(_ambiguous(connection.ats, ats_job_id, "id prefix", found))
+        tenant, ats = repo.tenant_key, connection.ats
+        if repo.first(select(JobRow.id).where(JobRow.connection_id == connection.id)) is None:
+            hint = f"the mirror is empty: run `atsbridge sync {tenant} {ats} --jobs` first"
+        else:
+            hint = f"find it with `atsbridge jobs search {tenant} TEXT --ats {ats}`"
+        raise NotFound(
+            f"{ats} job {ats_job_id!r} is not in tenant {tenant!r}'s mirror as an id, "
+            f"a reference or an id prefix ({hint})"
         )
-        if row is None:
-            raise NotFound(
-                f"{connection.ats} job {ats_job_id!r} is not in tenant {repo.tenant_key!r}'s "
-                f"mirror (run `atsbridge sync {repo.tenant_key} {connection.ats} --jobs` first, "
-                "or check the id with `atsbridge jobs search`)"
-            )
-        return row
 
     def _refuse_duplicates(
         self, repo: TenantRepo, connection: Connection, ats_job_id: str, product_job_id: str
@@ -855,6 +883,12 @@ class JobService(Service):
                     )
                 )
             return out
+
+
+def _ambiguous(ats: str, given: str, what: str, rows: Sequence[JobRow]) -> str:
+    shown = ", ".join(f"{r.ats_id} ({r.title})" for r in rows[:2])
+    more = " and more" if len(rows) > 2 else ""
+    return f"ATS_JOB_ID: {given!r} is the {what} of several {ats} jobs: {shown}{more}; give the id"
 
 
 def _id(connection: Connection) -> int:
