@@ -202,10 +202,15 @@ class CandidateQuery:
 
 @attrs.frozen
 class Page(Generic[T]):
-    """One page of results. ``next_cursor`` is None on the last page."""
+    """One page of results. ``next_cursor`` is None on the last page.
+
+    ``total`` is how many items the whole listing holds when the ATS says so (a
+    ``totalFound``), for progress; None when it does not.
+    """
 
     items: tuple[T, ...] = attrs.field(converter=_tuple)
     next_cursor: str | None = None
+    total: int | None = None
 
 
 @attrs.frozen

@@ -8,6 +8,7 @@ import click
 
 from atsbridge.api import Atsbridge
 from atsbridge.cli._output import console, emit_json, table, when
+from atsbridge.cli._progress import progress_option, run_progress
 from atsbridge.cli._root import pass_app
 from atsbridge.errors import BadInput
 from atsbridge.services.cnts import SOURCES, Person
@@ -285,12 +286,22 @@ def check(
 @click.option("--job", "product_job_id", metavar="PRODUCT_JOB_ID", help="Only this job.")
 @click.option("--full", is_flag=True, help="Full listing now (also removes who left).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@progress_option
 @pass_app
 def sync(
-    app: Atsbridge, tenant: str, ats: str, product_job_id: str | None, full: bool, as_json: bool
+    app: Atsbridge,
+    tenant: str,
+    ats: str,
+    product_job_id: str | None,
+    full: bool,
+    as_json: bool,
+    show_progress: bool | None,
 ) -> int:
     """Refresh the lists of TENANT's jobs linked in ATS from their pipelines."""
-    reports = app.cnts.sync(tenant, ats, full=full, product_job_id=product_job_id)
+    with run_progress(False if as_json and show_progress is None else show_progress) as bar:
+        reports = app.cnts.sync(
+            tenant, ats, full=full, product_job_id=product_job_id, on_progress=bar
+        )
     failed = 1 if any(r.status != "succeeded" for r in reports) else 0
     if as_json:
         emit_json([r.to_json() for r in reports])

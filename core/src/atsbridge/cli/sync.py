@@ -9,24 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from atsbridge.api import Atsbridge
-from atsbridge.cli._output import console, emit_json, table, when
+from atsbridge.cli._output import console, emit_json, hint, table, when
+from atsbridge.cli._progress import progress_option, run_progress
 from atsbridge.cli._root import pass_app
 from atsbridge.errors import AtsbridgeError
 from atsbridge.services.sync import RunReport, load_kinds
 
 KIND_SPECS = load_kinds()
-
-
-def _describe(report: RunReport) -> str:
-    c = report.counts
-    return (
-        f"{report.kind}{'/' + report.scope if report.scope else ''}: "
-        f"{report.pages} page(s), +{c.get('added', 0)} ~{c.get('updated', 0)} "
-        f"-{c.get('removed', 0)} ={c.get('unchanged', 0)}"
-    )
 
 
 def _sentence(text: str) -> str:
@@ -48,39 +39,41 @@ def _with_kind_flags(command: Any) -> Any:
 @click.option("--full", is_flag=True, help="Page through everything, ignoring the high-water mark.")
 @click.option("--history", is_flag=True, help="Show the recent runs instead of running.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@progress_option
 @_with_kind_flags
 @pass_app
 def sync(
-    app: Atsbridge, tenant: str, ats: str, full: bool, history: bool, as_json: bool, **flags: bool
+    app: Atsbridge,
+    tenant: str,
+    ats: str,
+    full: bool,
+    history: bool,
+    as_json: bool,
+    show_progress: bool | None,
+    **flags: bool,
 ) -> None:
-    """Sync TENANT's ATS connection now (every kind unless flags pick some)."""
+    """Sync TENANT's ATS connection now (every kind unless flags pick some).
+
+    Progress (stderr) shows pages, items of the ATS's total where it gives one, the rate
+    and the time left; counts read + added, ~ updated, - removed, = unchanged.
+    """
     chosen = [spec.name for spec in KIND_SPECS if flags.get(f"kind_{spec.name}")]
     if history:
         _show(app.sync.runs(tenant, ats, limit=20), as_json)
         return
     kinds = chosen or None
     run_ids: list[int] = []
-    out = console()
-    show_bar = not as_json
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=out,
-        transient=True,
-        disable=not show_bar,
-    )
-    tasks: dict[int, Any] = {}
-
-    def on_progress(report: RunReport) -> None:
-        if report.id not in run_ids:
-            run_ids.append(report.id)
-            tasks[report.id] = progress.add_task(f"{tenant}/{ats} {report.kind}", detail="")
-        progress.update(tasks[report.id], detail=_describe(report))
+    if as_json and show_progress is None:
+        show_progress = False
 
     try:
-        with progress:
+        with run_progress(show_progress) as progress:
+
+            def on_progress(report: RunReport) -> None:
+                if report.id not in run_ids:
+                    run_ids.append(report.id)
+                progress(report)
+
             reports = app.sync.run(tenant, ats, kinds, full=full, on_progress=on_progress)
     except AtsbridgeError:
         # Show what the runs recorded (the failed one included) before the error line.
@@ -88,6 +81,8 @@ def sync(
         _show(sorted(recorded, key=lambda r: r.id), as_json)
         raise
     _show(reports, as_json)
+    if not as_json and any(r.kind == "jobs" and r.status == "succeeded" for r in reports):
+        hint(f'atsbridge jobs search {tenant} "TEXT" --ats {ats}', "find a job to import")
 
 
 def _show(reports: list[RunReport], as_json: bool) -> None:

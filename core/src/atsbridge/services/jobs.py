@@ -381,7 +381,8 @@ class JobsKind:
             updated_since=since, cursor=cursor, page_size=self.page_size, mirrored=mirrored
         )
         page = _check_page(session.call("atsbridge_search_jobs", query=query), "search_jobs")
-        return FetchedPage(items=page.items, next_cursor=page.next_cursor)
+        total = getattr(page, "total", None)
+        return FetchedPage(items=page.items, next_cursor=page.next_cursor, total=total)
 
     def _mirror_reader(self, session: PluginSession) -> Callable[[Sequence[str]], dict]:
         def mirrored(ats_ids: Sequence[str]) -> dict[str, model.Job]:

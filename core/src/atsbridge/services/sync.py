@@ -63,6 +63,8 @@ class FetchedPage:
     # Work the kind's ``fetch`` did for its ``apply`` off the database path (normalising,
     # say): fetches run ahead on a helper thread, or in another process than the writes.
     prepared: Any = None
+    # How many items the whole listing holds, when the ATS says (progress only).
+    total: int | None = None
 
 
 @attrs.define
@@ -817,6 +819,8 @@ class SyncRunner:
         progress = self._progress(scope, following, run.pages + 1, run.resumed, now)
         if done:
             progress["phase"] = "done"
+        if isinstance(page.total, int) and page.total >= 0:
+            progress["total"] = page.total  # the CLI shows "n of total" and time left
         written = conn.execute(
             _RUN_DONE if done else _RUN_PAGE,
             {

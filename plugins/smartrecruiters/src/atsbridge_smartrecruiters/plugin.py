@@ -132,7 +132,14 @@ def atsbridge_search_jobs(session: SmartRecruitersSession, query: JobQuery) -> P
             params["status"] = raw[0]
     body, next_cursor = session.client.jobs_page(params, query.cursor, query.page_size)
     rows = mapping.page_content(body, "SmartRecruiters jobs page")
-    return Page(tuple(mapping.parse_job(row, i) for i, row in enumerate(rows)), next_cursor)
+    items = tuple(mapping.parse_job(row, i) for i, row in enumerate(rows))
+    return Page(items, next_cursor, total=_total_found(body))
+
+
+def _total_found(body: object) -> int | None:
+    """``totalFound`` of a listing (for progress only: a bad one is no total, not an error)."""
+    total = body.get("totalFound") if isinstance(body, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
 
 
 @hookimpl
