@@ -20,7 +20,8 @@ def test_exit_code_says_excluded(app: Atsbridge, tmp_path: Path) -> None:
     def run(*args: str):
         return CliRunner().invoke(cli, list(args), obj=CliState(app=app))
 
-    assert run("cnts", "import", "acme", "P1", str(path)).exit_code == 0
+    imported = run("cnts", "import", "acme", "P1", str(path), "--create")
+    assert imported.exit_code == 0, imported.output
     hit = ["cnts", "check", "acme", "P1", "--email", "ada@example.org"]
     miss = ["cnts", "check", "acme", "P1", "--email", "bob@example.org"]
     assert run(*hit).exit_code == 0  # without the flag: answered, so 0

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
+from atsbridge.cli import _output as output
 from atsbridge.cli import cli
+from atsbridge.cli import jobs as jobs_cli
 from atsbridge.cli._root import CliState
 from click.testing import CliRunner, Result
 from jobfake import JobFake, place
+from rich.console import Console
 
 UUID_A = "0b2c4a8e-1f3d-4c5b-9a7e-6d8f0e1a2b3c"
 UUID_B = "0b2c4a8e-77aa-4c5b-9a7e-000000000001"
@@ -80,7 +84,9 @@ def test_unknown_job_hint_depends_on_the_mirror(run, ats: JobFake) -> None:
 
 
 def test_ids_never_wrap_in_a_narrow_terminal(run, uuids, monkeypatch) -> None:
-    monkeypatch.setenv("COLUMNS", "70")
+    narrow = lambda: Console(file=sys.stdout, width=70)  # noqa: E731 - a terminal 70 wide
+    for module in (jobs_cli, output):
+        monkeypatch.setattr(module, "console", narrow)
     result = run("jobs", "search", "acme")
     assert result.exit_code == 0, result.output
     for uuid in (UUID_A, UUID_B, UUID_C):

@@ -30,10 +30,8 @@ def _default(value: Any) -> Any:
 def console() -> Console:
     # Created per call so it writes to the current sys.stdout (click's runner swaps it);
     # wide when not a terminal so piped tables are not squeezed to 80 columns.
-    # COLUMNS, when set, is the width either way (as for rich itself).
     tty = sys.stdout.isatty()
-    width = None if tty or os.environ.get("COLUMNS", "").isdigit() else 160
-    return Console(file=sys.stdout, width=width, soft_wrap=not tty)
+    return Console(file=sys.stdout, width=None if tty else 160, soft_wrap=not tty)
 
 
 class _Table(Table):
