@@ -48,10 +48,18 @@ CHILD = textwrap.dedent(
         outcome = f"{type(exc).__name__}: {exc}"
     except MemoryError:
         outcome = "MemoryError"
+    def peak_rss_mb():
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child forked from
+        # a large pytest worker would report the worker's peak as its own.
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM in /proc/self/status")
+
     print(json.dumps({
         "outcome": outcome,
         "seconds": time.monotonic() - started,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss_mb(),
     }))
     """
 )
