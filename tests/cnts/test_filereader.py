@@ -320,3 +320,26 @@ def test_fuzzed_files_never_crash_and_never_import_a_reported_row(data: bytes) -
             or row.linkedin
             or (row.name_norm and (row.company or row.city))
         )
+
+
+def test_xlsx_values_as_excel_stores_them(tmp_path: Path) -> None:
+    # The streaming reader (xlsxstream) decodes shared and inline strings, numbers,
+    # booleans and numbers in a date format the way the sheet shows them.
+    import datetime as dt
+
+    path = _xlsx(
+        tmp_path,
+        {
+            "S": [
+                ["Email", "Since", "Active", "Score"],
+                ["a@example.org", dt.date(2024, 3, 1), True, 2.5],
+            ]
+        },
+    )
+    row = read_people(path).rows[0]
+    assert row.raw == {
+        "Email": "a@example.org",
+        "Since": "2024-03-01T00:00:00",
+        "Active": "TRUE",
+        "Score": "2.5",
+    }

@@ -28,7 +28,6 @@ import codecs
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time
 from pathlib import Path
@@ -36,11 +35,12 @@ from typing import Any
 
 import attrs
 
-from atsbridge import countries, identity
+from atsbridge import countries, identity, xlsxstream
 from atsbridge.errors import BadInput
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
+MAX_TOTAL_ROWS = xlsxstream.EXCEL_MAX_ROWS  # every row, blank ones included
 MAX_CELL = 4096  # longer than any name, URL or email; a longer cell means a broken file
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -219,12 +219,14 @@ def read_people(
     max_bytes: int = MAX_BYTES,
     max_rows: int = MAX_ROWS,
     column_map: Mapping[str, str] | None = None,
+    xlsx_limits: xlsxstream.Limits | None = None,
 ) -> ReadResult:
     """Read ``path`` (CSV or .xlsx, recognised by content) into rows, row problems and
     field warnings.
 
     ``column_map`` maps a header (as written, compared folded) to the field it feeds
     (``{"Courriel": "email", "Notes": "ignore"}``); other columns are recognised by name.
+    ``xlsx_limits`` bounds what a workbook may cost (``xlsxstream.Limits``' defaults).
     """
     path = Path(path)
     try:
@@ -249,6 +251,7 @@ def read_people(
         max_bytes=max_bytes,
         max_rows=max_rows,
         column_map=column_map,
+        xlsx_limits=xlsx_limits,
     )
 
 
@@ -261,6 +264,7 @@ def read_people_bytes(
     max_bytes: int = MAX_BYTES,
     max_rows: int = MAX_ROWS,
     column_map: Mapping[str, str] | None = None,
+    xlsx_limits: xlsxstream.Limits | None = None,
 ) -> ReadResult:
     mapping = _column_map(column_map)
     if len(data) > max_bytes:
@@ -268,7 +272,7 @@ def read_people_bytes(
             f"{name}: file is {len(data):,} bytes, over the {max_bytes:,}-byte limit; split it"
         )
     if data.startswith(b"PK\x03\x04"):
-        table, sheet_name = _xlsx_rows(data, name, sheet)
+        table, sheet_name = _xlsx_rows(data, name, sheet, xlsx_limits)
         return _build(table, name, default_country, max_rows, mapping, "xlsx", sheet=sheet_name)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRejected(f"{name}: old Excel .xls files are not supported; save as .xlsx or CSV")
@@ -369,44 +373,34 @@ def _csv_rows(text: str, delimiter: str, name: str) -> Iterator[tuple[int, list[
 
 
 def _xlsx_rows(
-    data: bytes, name: str, sheet: str | None
+    data: bytes, name: str, sheet: str | None, limits: xlsxstream.Limits | None = None
 ) -> tuple[Iterator[tuple[int, list[Any]]], str]:
-    import openpyxl  # imported here: loading it costs time the CSV path never needs
-
+    """The sheet's rows, streamed within ``limits`` (see ``xlsxstream``): a workbook bomb
+    (a huge declared range, shared string or blank-row count) is refused, not expanded."""
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, IndexError) as exc:
-        raise FileRejected(
-            f"{name}: not a readable .xlsx workbook ({type(exc).__name__})"
-        ) from None
-    except Exception as exc:  # openpyxl raises a zoo of parser errors on corrupt parts
-        raise FileRejected(
-            f"{name}: not a readable .xlsx workbook ({type(exc).__name__})"
-        ) from None
+        book = xlsxstream.open_workbook(io.BytesIO(data), limits)
+    except xlsxstream.XlsxRejected as exc:
+        raise FileRejected(f"{name}: not a readable .xlsx workbook: {exc}") from None
     if sheet is None:
-        if not book.worksheets:
+        if not book.sheets:
             raise FileRejected(f"{name}: workbook has no sheet")
-        ws = book.worksheets[0]
-    elif sheet in book.sheetnames:
-        ws = book[sheet]
+        chosen = book.sheets[0]
     else:
-        available = ", ".join(repr(s) for s in book.sheetnames)
-        raise FileRejected(f"{name}: no sheet named {sheet!r} (sheets: {available})")
+        found = [s for s in book.sheets if s.name == sheet]
+        if not found:
+            available = ", ".join(repr(s) for s in book.sheet_names)
+            raise FileRejected(f"{name}: no sheet named {sheet!r} (sheets: {available})")
+        chosen = found[0]
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
-            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                yield number, list(values)
-        except FileRejected:
-            raise
-        except Exception as exc:
-            raise FileRejected(
-                f"{name}: sheet {ws.title!r} is corrupt ({type(exc).__name__})"
-            ) from None
+            yield from book.rows(chosen)
+        except xlsxstream.XlsxRejected as exc:
+            raise FileRejected(f"{name}: refused: {exc}") from None
         finally:
             book.close()
 
-    return rows(), ws.title
+    return rows(), chosen.name
 
 
 def _cell_text(value: Any) -> str:
@@ -463,7 +457,15 @@ def _build(
     problems: list[RowProblem] = []
     warnings: list[FieldWarning] = []
     seen = 0
+    total = 0
     for number, cells in iterator:
+        # Blank rows count too (against a sheet's own size): millions of them are no file
+        # of people, and reading them was minutes of work for nothing.
+        total += 1
+        if total > MAX_TOTAL_ROWS:
+            raise FileRejected(
+                f"{name}: more than {MAX_TOTAL_ROWS:,} rows (blank ones included); split the file"
+            )
         texts = [_cell_text(c) for c in cells]
         if not any(texts):
             continue
