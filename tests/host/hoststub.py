@@ -43,6 +43,10 @@ KEY = "stub-key-0123456789"
 class Behaviour:
     fail: bool = False
     delay: float = 0.0  # seconds per job page
+    # A URL each job page GETs first through the SDK's HTTP client, e.g. a HostileServer's
+    # trickling endpoint, with that client's total deadline (seconds).
+    fetch: str | None = None
+    fetch_deadline: float = 5.0
 
 
 class StubSession:
@@ -107,6 +111,14 @@ class StubAts:
             behaviour = self.behaviour[account]
             if behaviour.delay:
                 self.release.wait(behaviour.delay)
+            if behaviour.fetch:
+                from atsbridge_sdk.http import HttpClient, RetryPolicy
+
+                retry = RetryPolicy(max_attempts=1)
+                with HttpClient(
+                    behaviour.fetch, retry=retry, deadline=behaviour.fetch_deadline, timeout=5.0
+                ) as http:
+                    http.get("")
             if behaviour.fail:
                 raise AtsUnavailable(f"stub account {account} is down")
             return Page(items=self.jobs)

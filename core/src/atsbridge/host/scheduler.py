@@ -22,6 +22,14 @@ Tasks run in a thread pool, each inside ``try``: a failing or slow connection on
 occupies its own worker. A soft timeout and the stop request are checked after every
 committed page (the sync runner's progress callback); ``stop()`` lets running tasks finish
 or stop at their next checkpoint, releases the leases and unregisters the host.
+
+The task timeout is also hard: a task stuck inside one page (an ATS that trickles its
+answer, a hung call) never reaches a checkpoint, so the heartbeat's watchdog abandons it
+once it is over the timeout. A thread cannot be killed, so abandoning means: its sync runs
+are recorded as failed (timed out), which also makes the sync runner refuse any page it
+would still commit; its lease is released; it no longer counts as running, so the next run
+starts on schedule (a second instance of its timer job may run beside the stuck one); and
+``/healthz`` reports it as stuck, naming it, until its thread returns.
 """
 
 from __future__ import annotations
@@ -75,7 +83,19 @@ class HostStopping(BaseException):
 
 
 class TaskTimeout(Exception):
-    pass
+    """The task ran longer than ``task_timeout_seconds``."""
+
+
+@attrs.define(eq=False)
+class _Live:
+    """One task run in progress on this host, for the watchdog and ``/healthz``."""
+
+    label: str
+    task: str
+    started: float  # time.monotonic()
+    claim: Claim | None = None
+    runs: set[int] = attrs.Factory(set)  # sync runs it has reported so far
+    abandoned: bool = False
 
 
 class LeaseLost(Exception):
@@ -148,6 +168,8 @@ class Host:
         self._running: set[tuple[int, str]] = set()
         self._held: dict[tuple[int, str], Claim] = {}
         self._lost: set[tuple[int, str]] = set()
+        self._live: dict[tuple[int, str], _Live] = {}
+        self._abandoned: list[_Live] = []  # timed out, their threads not returned yet
         self._idle = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
@@ -289,9 +311,17 @@ class Host:
                 session.exec(select(sa.literal(1))).first()
         except Exception:
             db_ok = False
-        ok = db_ok and self.scheduler.running and not self._stopping.is_set()
+        stuck = self.stuck_tasks()
+        ok = db_ok and self.scheduler.running and not self._stopping.is_set() and not stuck
+        problems = [
+            f"task {t['task']} of {t['connection']} running for {t['running_seconds']:.0f}s, "
+            f"over the task timeout" + (" (abandoned)" if t["abandoned"] else "")
+            for t in stuck
+        ]
         return ok, {
             "status": "ok" if ok else "unhealthy",
+            "problems": problems,
+            "stuck_tasks": stuck,
             "host": self.host_id,
             "database": "ok" if db_ok else "unreachable",
             "scheduler": "running" if self.scheduler.running else "stopped",
@@ -301,6 +331,23 @@ class Host:
             "live_hosts": self.live_hosts,
             "last_heartbeat": self._last_heartbeat.isoformat() if self._last_heartbeat else None,
         }
+
+    def stuck_tasks(self) -> list[dict[str, Any]]:
+        """Tasks over the task timeout: running still, or abandoned and not yet returned."""
+        timeout = self.config.task_timeout_seconds
+        now = time.monotonic()
+        with self._lock:
+            lives = [*self._live.values(), *self._abandoned]
+        return [
+            {
+                "connection": live.label,
+                "task": live.task,
+                "running_seconds": round(now - live.started, 1),
+                "abandoned": live.abandoned,
+            }
+            for live in lives
+            if live.abandoned or (timeout and now - live.started > timeout)
+        ]
 
     def _safe(self, fn: Callable[[], Any]) -> Callable[[], None]:
         def run() -> None:
@@ -443,6 +490,9 @@ class Host:
                 id=_job_id(entry.connection_id, spec.name),
                 name=f"{entry.label} {spec.name}",
                 replace_existing=True,
+                # One more than the usual one: an instance stuck past the task timeout is
+                # abandoned and must not keep the task from its next runs.
+                max_instances=2,
             )
 
     def _unschedule(self, cid: int) -> None:
@@ -530,6 +580,7 @@ class Host:
             self._lost |= lost & set(self._held)
         for cid, task in sorted(lost):
             log.warning("lost the lease of connection %s task %s while running it", cid, task)
+        self.abandon_timed_out()
         if self._stopping.is_set():
             return
         for cid, task, holder in self.leases.abandoned():
@@ -539,6 +590,65 @@ class Host:
             if owner(self.live_hosts, cid, task) == self.host_id:
                 log.info("taking over %s %s abandoned by %s", entry.label, task, holder)
                 self.trigger(cid, task)
+
+    # --- the hard task timeout ---------------------------------------------------------------
+
+    def abandon_timed_out(self) -> list[tuple[int, str]]:
+        """Abandon the tasks over the timeout (plus a little grace, so that a task ending
+        its page now stops at its checkpoint instead); returns their keys."""
+        timeout = self.config.task_timeout_seconds
+        if not timeout:
+            return []
+        limit = timeout + min(10.0, timeout / 10)
+        now = time.monotonic()
+        with self._idle:
+            over = [(k, v) for k, v in self._live.items() if now - v.started > limit]
+            for key, live in over:
+                live.abandoned = True
+                del self._live[key]
+                self._running.discard(key)
+                self._held.pop(key, None)
+                self._lost.discard(key)
+                self._abandoned.append(live)
+            if over:
+                self._idle.notify_all()
+        for _key, live in over:
+            self._abandon(live, timeout, now - live.started)
+        return [key for key, _ in over]
+
+    def _abandon(self, live: _Live, timeout: float, elapsed: float) -> None:
+        message = (
+            f"{live.task} timed out: still running after {elapsed:.0f}s (task timeout "
+            f"{timeout:.0f}s) inside one ATS call; abandoned"
+        )
+        log.warning("%s %s", live.label, message)
+        ats = live.label.rpartition("/")[2]
+        self.metrics.running.dec()
+        self.metrics.runs.labels(ats, live.task, "timed_out").inc()
+        self.metrics.failures.labels(ats, live.task).inc()
+        try:
+            if live.runs:
+                self._record_timeout(live.runs, message)
+            if live.claim is not None:
+                # ran=True: the next run waits its interval, not a hammering retry.
+                self.leases.release(live.claim, ran=True)
+        except Exception as exc:  # the heartbeat must go on
+            log.warning("could not record the timeout of %s: %s", live.label, type(exc).__name__)
+
+    def _record_timeout(self, run_ids: set[int], message: str) -> None:
+        # A run no longer "running" is one the sync runner will not commit another page of
+        # (its page update is conditional on the status): the stuck thread cannot write.
+        now = self.clock()
+        with self.app.store.system_session(immediate=True) as session:
+            statement = select(SyncRun).where(
+                col(SyncRun.id).in_(sorted(run_ids)), SyncRun.status == "running"
+            )
+            for run in session.exec(statement).all():
+                run.status = "failed"
+                run.ended_at = now
+                run.errors = [*run.errors, message][-100:]
+                run.progress = {**run.progress, "phase": "timed out"}
+                session.add(run)
 
     # --- running a task --------------------------------------------------------------------------
 
@@ -567,23 +677,32 @@ class Host:
             if (cid, task) in self._running:
                 return "busy"
             self._running.add((cid, task))
+            live = self._live[(cid, task)] = _Live(entry.label, task, time.monotonic())
         try:
             claim = self._claim(entry, task, force)
             if claim is None:
                 return "not_due"
             with self._lock:
-                self._held[(cid, task)] = claim
+                live.claim = claim
+                if not live.abandoned:
+                    self._held[(cid, task)] = claim
             self.metrics.running.inc()
             try:
-                return self._execute(entry, task, claim)
+                return self._execute(entry, task, claim, live)
             finally:
-                self.metrics.running.dec()
                 with self._lock:
-                    self._held.pop((cid, task), None)
-                    self._lost.discard((cid, task))
+                    if not live.abandoned:  # else the watchdog did all this already
+                        self.metrics.running.dec()
+                        self._held.pop((cid, task), None)
+                        self._lost.discard((cid, task))
         finally:
             with self._idle:
-                self._running.discard((cid, task))
+                if live.abandoned:
+                    # The key may belong to a newer run by now: leave it alone.
+                    self._abandoned.remove(live)
+                else:
+                    self._live.pop((cid, task), None)
+                    self._running.discard((cid, task))
                 self._idle.notify_all()
 
     def _claim(self, entry: Scheduled, task: str, force: bool) -> Claim | None:
@@ -622,7 +741,7 @@ class Host:
                 run.progress = {**run.progress, "phase": "interrupted"}
                 session.add(run)
 
-    def _execute(self, entry: Scheduled, task: str, claim: Claim) -> str:
+    def _execute(self, entry: Scheduled, task: str, claim: Claim, live: _Live) -> str:
         spec = TASKS_BY_NAME[task]
         kind = KINDS[spec.kind]
         started = time.monotonic()
@@ -630,6 +749,12 @@ class Host:
         deadline = started + timeout if timeout else None
 
         def on_progress(report: Any) -> None:
+            if getattr(report, "status", "") == "running" and isinstance(
+                getattr(report, "id", None), int
+            ):
+                live.runs.add(report.id)
+            if live.abandoned:
+                raise TaskTimeout(f"{task} timed out (task timeout {timeout:.0f}s); abandoned")
             if getattr(report, "pages", 0) == 0:
                 # Only stop after a page: the outbox drain reports once, after it has
                 # finished (pages 0), and calling that "interrupted" would misreport it.
@@ -657,20 +782,32 @@ class Host:
                     summary += f"; {len(failed)} run(s) failed: {failed[0].errors[-1:]}"
             except HostStopping:
                 outcome, ran = "interrupted", False
+            except TaskTimeout as exc:
+                outcome, summary = "timed_out", str(exc)
             except Conflict as exc:  # e.g. a manual `atsbridge sync` of the same data
                 outcome, ran, summary = "busy", False, str(exc)
             except Exception as exc:
                 outcome, summary = "failed", self._explain(exc)
             finally:
                 try:
-                    self.leases.release(claim, ran=ran)
+                    if not live.abandoned:  # else released already, maybe claimed anew
+                        self.leases.release(claim, ran=ran)
                 except Exception as exc:
                     log.warning("could not release the lease: %s", type(exc).__name__)
             elapsed = time.monotonic() - started
+            if live.abandoned:
+                # Counted and recorded when it was abandoned; only say how it ended.
+                log.warning(
+                    "%s, abandoned after the task timeout, returned after %.1fs: %s",
+                    task,
+                    elapsed,
+                    outcome + (f": {summary}" if summary else ""),
+                )
+                return "timed_out"
             self.metrics.runs.labels(entry.ats, task, outcome).inc()
             self.metrics.duration.labels(entry.ats, task).observe(elapsed)
             level = logging.INFO
-            if outcome == "failed":
+            if outcome in ("failed", "timed_out"):
                 self.metrics.failures.labels(entry.ats, task).inc()
                 level = logging.WARNING
             log.log(
