@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from atsbridge_sdk.redact import forms as redact_forms
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
@@ -350,7 +351,8 @@ class SecretRedactor(logging.Filter):
             return
         with self._lock:
             if value not in self._values:
-                self._values.add(value)
+                # Its escaped and URL-encoded forms too: an ATS may echo it inside JSON.
+                self._values.update(redact_forms(value))
                 ordered = sorted(self._values, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
