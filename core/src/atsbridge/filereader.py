@@ -42,6 +42,10 @@ MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_TOTAL_ROWS = xlsxstream.EXCEL_MAX_ROWS  # every row, blank ones included
 MAX_CELL = 4096  # longer than any name, URL or email; a longer cell means a broken file
+MAX_ROW_TEXT = 64 * 1024  # what one row may store in all (unrecognised columns included)
+# A cell a spreadsheet would evaluate when the stored value is exported back into one
+# (CSV/formula injection): "=", "@", or "+"/"-" not followed by a phone or a number.
+_FORMULA = re.compile(r"[=@]|[+-](?![0-9 ().+/-]*$)")
 DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -199,6 +203,20 @@ class FieldWarning:
 
 
 @attrs.frozen
+class FormulaCell:
+    """A value of a kept row that a spreadsheet would run as a formula (kept as text)."""
+
+    row: int
+    column: str
+
+    def __str__(self) -> str:
+        return (
+            f"row {self.row}, column {self.column!r}: starts like a formula "
+            "(=, +, - or @); a spreadsheet opening an export would run it"
+        )
+
+
+@attrs.frozen
 class ReadResult:
     rows: tuple[PersonRow, ...]
     problems: tuple[RowProblem, ...]  # rows skipped: nothing usable in them
@@ -209,6 +227,7 @@ class ReadResult:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    formulas: tuple[FormulaCell, ...] = ()  # formula-like values of kept rows
 
 
 def read_people(
@@ -444,6 +463,11 @@ def _build(
         wanted = ", ".join(repr(h) for h in sorted(missing))
         found = ", ".join(repr(h) for h in header if h) or "none"
         raise FileRejected(f"{name}: --map: no column {wanted} in the header (found: {found})")
+    for position, text in enumerate(header, start=1):
+        if len(text) > MAX_CELL:
+            raise FileRejected(
+                f"{name}: header column {position} is longer than {MAX_CELL} characters"
+            )
     index, columns, ignored = _map_columns(header, mapping)
     fields = set(columns.values())
     if not (fields & STRONG_FIELDS or (fields & NAME_FIELDS and fields & WEAK_FIELDS)):
@@ -456,6 +480,7 @@ def _build(
     rows: list[PersonRow] = []
     problems: list[RowProblem] = []
     warnings: list[FieldWarning] = []
+    formulas: list[FormulaCell] = []
     seen = 0
     total = 0
     for number, cells in iterator:
@@ -477,6 +502,11 @@ def _build(
         if isinstance(outcome, PersonRow):
             rows.append(outcome)
             warnings.extend(dropped)
+            formulas.extend(
+                FormulaCell(number, column)
+                for column, text in outcome.raw.items()
+                if _FORMULA.match(text) and not _numeric_text(text)
+            )
         else:
             problems.append(outcome)
     return ReadResult(
@@ -489,7 +519,16 @@ def _build(
         encoding=encoding,
         delimiter=delimiter,
         sheet=sheet,
+        formulas=tuple(formulas),
     )
+
+
+def _numeric_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_number(value: Any) -> bool:
@@ -554,14 +593,24 @@ def _person(
     cells: dict[str, list[tuple[str, str, bool]]] = {}  # field -> (header, text, numeric)
     raw: dict[str, str] = {}
     dropped: list[FieldWarning] = []
+    stored = 0
     for i, field in index:
         text = texts[i] if i < len(texts) else ""
-        if header[i] and text:
-            raw[header[i]] = text
-        if field is None or not text:
+        if not text:
             continue
         if len(text) > MAX_CELL:
+            # Unrecognised columns too: they are stored with the entry.
             dropped.append(FieldWarning(row, header[i], f"longer than {MAX_CELL} characters"))
+            continue
+        if header[i]:
+            stored += len(header[i]) + len(text)
+            if stored > MAX_ROW_TEXT:
+                dropped.append(
+                    FieldWarning(row, header[i], f"the row is over {MAX_ROW_TEXT:,} characters")
+                )
+                continue
+            raw[header[i]] = text
+        if field is None:
             continue
         cells.setdefault(field, []).append((header[i], text, i in numeric))
 

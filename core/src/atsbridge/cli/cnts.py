@@ -120,6 +120,7 @@ def import_file(
         emit_json(report.to_json())
         return
     notes = [f"skipped {p}" for p in report.problems] + [f"warning: {w}" for w in report.warnings]
+    notes += [f"warning: {f}" for f in report.formulas]
     shown = notes[:DRY_RUN_ERRORS] if dry_run else notes
     for note in shown:
         click.echo(note, err=True)

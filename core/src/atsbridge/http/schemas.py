@@ -20,6 +20,7 @@ __all__ = [
     "EntryPage",
     "Event",
     "EventPage",
+    "FormulaCell",
     "Funnel",
     "ImportReport",
     "ImportResult",
@@ -314,6 +315,11 @@ class RowWarning(_Out):
     reason: str
 
 
+class FormulaCell(_Out):
+    row: int
+    column: str
+
+
 class ImportReport(_Out):
     import_id: int | None = Field(description="The recorded import (None for a dry run)")
     dry_run: bool
@@ -330,6 +336,11 @@ class ImportReport(_Out):
     encoding: str | None
     delimiter: str | None
     sheet: str | None
+    formula_cells: list[FormulaCell] = Field(
+        default_factory=list,
+        description="Stored values that start like a spreadsheet formula (=, +, -, @): "
+        "a spreadsheet opening an export of them would run them",
+    )
 
 
 class ImportRecord(_Out):

@@ -276,6 +276,8 @@ class ImportReport:
     encoding: str | None
     delimiter: str | None
     sheet: str | None
+    # Values stored as text that a spreadsheet would run as formulas if exported into one.
+    formulas: tuple[filereader.FormulaCell, ...] = ()
 
     @property
     def skipped(self) -> int:
@@ -300,6 +302,7 @@ class ImportReport:
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "sheet": self.sheet,
+            "formula_cells": [{"row": f.row, "column": f.column} for f in self.formulas],
         }
 
 

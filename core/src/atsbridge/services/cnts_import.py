@@ -223,6 +223,7 @@ def import_rows(
         encoding=read.encoding,
         delimiter=read.delimiter,
         sheet=read.sheet,
+        formulas=read.formulas,
     )
 
 
