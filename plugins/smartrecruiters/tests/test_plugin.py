@@ -278,6 +278,56 @@ def test_pipelines_are_whole_when_the_api_omits_secondary_assignments(sandbox, s
     assert any(len(p.job_ids) > 1 for p in sandbox.people())
 
 
+# --- account-wide listing (Capability.ACCOUNT_CANDIDATES) -------------------------------------
+
+
+def test_account_wide_listing_is_one_record_per_job_assignment(sandbox, session):
+    person = next(p for p in sandbox.people() if len(p.job_ids) == 2)
+    primary, secondary = person.job_ids
+    sandbox.move_candidate(primary, person.ats_id, CandidateStatus.HIRED)
+    loner = next(p for p in sandbox.people() if len(p.job_ids) == 1)
+    sandbox.remove_candidate(loner.job_ids[0], loner.ats_id)  # now in the pool, on no job
+    sandbox.clear_log()
+    people, pages = all_candidates(session, None, page_size=7)
+    pairs = [(c.job_ats_id, c.ats_id) for c in people]
+    expected = {(job, p.ats_id) for p in sandbox.people() for job in p.job_ids}
+    assert sorted(pairs) == sorted(expected)  # each application once, the pool person not
+    assert all(c.ats_id != loner.ats_id for c in people)
+    status = {(c.job_ats_id, c.ats_id): c for c in people}
+    assert status[(primary, person.ats_id)].status is CandidateStatus.HIRED
+    assert status[(secondary, person.ats_id)].status_raw == "LEAD"
+    assert status[(secondary, person.ats_id)].application_id == f"{person.ats_id}:{secondary}"
+    listings = sandbox.requests_to("/candidates", "GET")
+    assert len(listings) == pages == -(-len(sandbox.people()) // 7)  # a page is 7 people
+    assert all("jobId" not in r.query for r in listings)
+    assert sandbox.rate_limit_violations == 0
+
+
+def test_account_wide_listing_sends_updated_after(sandbox, session):
+    people, _ = all_candidates(session, None)
+    newest = max(c.updated_at for c in people)
+    sandbox.clear_log()
+    assert all_candidates(session, None, updated_since=newest)[0] == []
+    [request] = sandbox.requests_to("/candidates", "GET")
+    assert "updatedAfter=" in request.query and "jobId" not in request.query
+    person = next(p for p in sandbox.people() if len(p.job_ids) == 2)
+    sandbox.move_candidate(person.job_ids[1], person.ats_id, CandidateStatus.REJECTED)
+    changed, _ = all_candidates(session, None, updated_since=newest)
+    # The stamp is the person's: every job of the changed person comes back.
+    assert sorted(c.job_ats_id for c in changed) == sorted(person.job_ids)
+    assert {c.ats_id for c in changed} == {person.ats_id}
+    rejected = next(c for c in changed if c.job_ats_id == person.job_ids[1])
+    assert rejected.status is CandidateStatus.REJECTED
+
+
+def test_account_wide_row_without_secondary_assignments_is_logged(sandbox, session, caplog):
+    sandbox.secondary_assignments = False
+    with caplog.at_level(logging.WARNING, logger="atsbridge.smartrecruiters"):
+        people, _ = all_candidates(session, None)
+    assert len(people) == len(sandbox.people())  # the primary job of each person on one
+    assert "without secondaryAssignments" in caplog.text
+
+
 class LinkOnlySandbox(SmartRecruitersSandbox):
     """Gives the next candidates page only in the Link header (both are documented)."""
 

@@ -472,6 +472,29 @@ def parse_candidate(raw: Any, job_id: str, index: int | None = None) -> Candidat
     return listed_candidate(sr, job_id, record)
 
 
+def parse_account_candidates(raw: Any, index: int | None = None) -> list[Candidate]:
+    """One row of the account-wide ``GET /candidates`` (no ``jobId``): one ``Candidate`` per
+    job assignment, primary first, each with its own job and status on it.
+
+    A person on no job (a talent-pool entry) has no application and yields nothing. A row
+    without a ``secondaryAssignments`` field cannot say whether the person is on other
+    jobs: it yields its primary assignment and is logged (see README, UNCONFIRMED).
+    """
+    record = _record_name("candidate", raw, index)
+    sr = _plain_candidate(raw) or _structure(record, raw, SrCandidate)
+    if sr.secondaryAssignments is None and sr.primaryAssignment is not None:
+        log.warning("%s came without secondaryAssignments: only its primary job is known", record)
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for assignment in sr.assignments:
+        job_id = assignment.job.id
+        if job_id in seen or not job_id:
+            continue  # one application per (person, job), whatever the row repeats
+        seen.add(job_id)
+        out.append(listed_candidate(sr, job_id, record))
+    return out
+
+
 def _plain_listed_candidate(raw: Any, job_id: str) -> Candidate | None:
     """``parse_candidate`` for a row ``_plain_candidate`` accepts, without building the
     intermediate ``SrCandidate``: the same type checks, field by field, then the ``Candidate``

@@ -38,8 +38,9 @@ from atsbridge_smartrecruiters.client import (
 )
 
 NAME = "smartrecruiters"
-# Every lead field has a structured home; the account-wide listing is not offered (yet).
-CAPABILITIES: frozenset[Capability] = frozenset(Capability) - {Capability.ACCOUNT_CANDIDATES}
+# Every lead field has a structured home, and ``GET /candidates`` without ``jobId`` is the
+# account-wide listing (rows carry their job assignments).
+CAPABILITIES: frozenset[Capability] = frozenset(Capability)
 
 
 def _resource(name: str) -> str:
@@ -146,12 +147,18 @@ def _total_found(body: object) -> int | None:
 def atsbridge_list_candidates(
     session: SmartRecruitersSession, query: CandidateQuery
 ) -> Page[Candidate]:
-    job_id = query.one_job()
-    params = {"jobId": job_id}
+    # Account-wide (job_ats_id None): the same listing without ``jobId``; each row names its
+    # jobs in primaryAssignment / secondaryAssignments, so no request per person is needed.
+    job_id = query.job_ats_id
+    params = {} if job_id is None else {"jobId": job_id}
     if query.updated_since is not None:
         params["updatedAfter"] = mapping.format_since(query.updated_since)
     body, next_cursor = session.client.candidates_page(params, query.cursor, query.page_size)
     rows = mapping.page_content(body, "SmartRecruiters candidates page")
+    if job_id is None:
+        # totalFound counts people, not applications: no total rather than a wrong one.
+        found = [mapping.parse_account_candidates(row, i) for i, row in enumerate(rows)]
+        return Page(tuple(c for per in found for c in per), next_cursor)
     items = tuple(mapping.parse_candidate(row, job_id, i) for i, row in enumerate(rows))
     return Page(items, next_cursor)
 
