@@ -9,6 +9,9 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import os
+import re
+import socket
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -179,21 +182,106 @@ def _url_problems(schema: dict, config: dict, prefix: str) -> list[str]:
             reason = url_problem(value)
             if reason:
                 problems.append(f"{where}: {reason}")
+        elif isinstance(value, str) and name == "host":
+            reason = host_problem(value)
+            if reason:
+                problems.append(f"{where}: {reason}")
     return problems
 
 
 def url_problem(url: str) -> str | None:
-    """Why ``url`` may not be used to reach an ATS, or None when it is fine."""
+    """Why ``url`` may not be used to reach an ATS, or None when it is fine.
+
+    Besides the form (absolute http(s); plain http only for loopback), the host may not be
+    a private, link-local or otherwise non-public address (the cloud metadata service at
+    169.254.169.254, 10.0.0.0/8, fc00::/7...) unless the operator allows private networks
+    (``ALLOW_PRIVATE_SETTING``): a config would otherwise make this host call into its own
+    network. Loopback stays allowed, for sandboxes.
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
         return "must be an absolute http(s) URL"
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return "has a port out of range (1-65535)"
     if parts.scheme not in ("http", "https") or not host:
         return "must be an absolute http(s) URL"
     if parts.scheme == "http" and not is_loopback(host):
         return "must be https (plain http only for loopback)"
+    return address_problem(host)
+
+
+def host_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable ``host[:port]`` (a config's bare host field), or None."""
+    if not _HOST_RE.match(value):
+        return "must be a host name or address, optionally with :port (no scheme or path)"
+    try:
+        port = urlsplit(f"//{value}").port
+    except ValueError:
+        return "has a port out of range (1-65535)"
+    if port == 0:
+        return "has a port out of range (1-65535)"
+    host = urlsplit(f"//{value}").hostname or ""
+    if ".." in host:
+        return "must be a host name or address, optionally with :port (no scheme or path)"
+    return address_problem(host)
+
+
+ALLOW_PRIVATE_SETTING = "ATSBRIDGE_ALLOW_PRIVATE_NETWORKS"
+# Names that reach a cloud provider's metadata service whatever the address checks say.
+_METADATA_NAMES = frozenset({"metadata.google.internal", "metadata", "instance-data"})
+_HOST_RE = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$"
+)
+
+
+def private_networks_allowed() -> bool:
+    return os.environ.get(ALLOW_PRIVATE_SETTING, "").strip().lower() in ("1", "true", "yes")
+
+
+def address_problem(host: str) -> str | None:
+    """Why ``host`` may not be reached (a non-public address), or None.
+
+    Only literal addresses are judged (in every spelling the resolver accepts, such as
+    ``2852039166`` or ``0xa9.254.169.254``); names are not resolved here.
+    """
+    if is_loopback(host) or private_networks_allowed():
+        return None
+    name = host.lower().rstrip(".")
+    if name in _METADATA_NAMES:
+        return f"{host} is a cloud metadata service (set {ALLOW_PRIVATE_SETTING}=1 to allow)"
+    address = _literal_address(name)
+    if address is None:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    if address.is_loopback:
+        return None
+    if not address.is_global or address.is_multicast:
+        kind = "link-local" if address.is_link_local else "private or reserved"
+        return (
+            f"{host} is a {kind} address, refused unless {ALLOW_PRIVATE_SETTING}=1 "
+            "allows private networks"
+        )
     return None
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    if not re.fullmatch(r"[0-9a-fA-Fx.]+", host) or not any(c.isdigit() for c in host):
+        return None
+    try:
+        # The C resolver's legacy forms (one integer, hex or octal parts) are addresses too.
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def is_loopback(host: str) -> bool:

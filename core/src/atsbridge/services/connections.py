@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import sqlalchemy as sa
@@ -152,6 +153,51 @@ def config_changes(old: dict | None, new: dict, schema: dict) -> tuple[ConfigCha
     return tuple(changes)
 
 
+def _targets(config: dict) -> dict[str, str]:
+    """Where a config sends its credentials: each URL or host field's ``host:port``."""
+    out: dict[str, str] = {}
+    for path, value in _leaves(config).items():
+        name = path[-1]
+        if not isinstance(value, str):
+            continue
+        if name == "host":
+            out[dotted(path)] = value.lower()
+        elif name == "base_url" or name.endswith("_url"):
+            try:
+                parts = urlsplit(value)
+                out[dotted(path)] = f"{(parts.hostname or '').lower()}:{parts.port or ''}"
+            except ValueError:
+                out[dotted(path)] = value
+    return out
+
+
+def _refuse_secrets_for_new_host(
+    schema: dict, previous: dict, validated: dict, submitted: Any, replace: bool
+) -> None:
+    """A stored secret is never sent to a host other than the one it was given for.
+
+    Re-connecting with a changed ``base_url`` (or host, or token URL) and a secret left out
+    or given as the mask would otherwise hand the stored secret to the new host, which may
+    be anyone's. Such a secret must be typed again.
+    """
+    before, after = _targets(previous), _targets(validated)
+    moved = sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f))
+    if not moved:
+        return
+    given = submitted if isinstance(submitted, dict) else {}
+    problems = []
+    for path in secret_paths(schema):
+        value = get_path(given, path)
+        reused = value == MASK or (value is None and not replace)
+        if reused and get_path(previous, path) is not None:
+            problems.append(
+                f"config.{dotted(path)}: must be given again because config."
+                f"{moved[0]} changed (the stored secret is not sent to a new host)"
+            )
+    if problems:
+        raise ConfigError(problems)
+
+
 @attrs.frozen
 class ConnectionView:
     """A stored connection as shown to people and the product: secrets masked."""
@@ -248,6 +294,7 @@ class ConnectionService(Service):
         check_tenant_key(tenant)
         plugin = self.registry.get(ats)
         schema = plugin.info.config_schema
+        submitted = config
         config = self._keep_masked_secrets(tenant, ats, schema, config)
         stored = self._stored_config(tenant, ats)
         previous = unseal(stored, self.app.secret_box) if stored is not None else None
@@ -258,6 +305,8 @@ class ConnectionService(Service):
             config = merge_config(previous, config)
         policy = self.reference_policy(allow_references=allow_references or not submitted_refs)
         validated = validate_config(schema, config, references=policy)
+        if previous is not None:
+            _refuse_secrets_for_new_host(schema, previous, validated, submitted, replace)
         register_secrets(validated, schema)
         rotated: dict[str, Any] = {}
         if check:
