@@ -15,6 +15,7 @@ from atsbridge.cli._output import console, emit_json, hint, table, when
 from atsbridge.cli._progress import progress_option, run_progress
 from atsbridge.cli._root import pass_app
 from atsbridge.errors import AtsbridgeError
+from atsbridge.services import removals
 from atsbridge.services.sync import RunReport, load_kinds
 
 KIND_SPECS = load_kinds()
@@ -38,6 +39,11 @@ def _with_kind_flags(command: Any) -> Any:
 @click.argument("ats")
 @click.option("--full", is_flag=True, help="Page through everything, ignoring the high-water mark.")
 @click.option("--history", is_flag=True, help="Show the recent runs instead of running.")
+@click.option(
+    "--confirm-removals",
+    is_flag=True,
+    help="Let a full pass remove more than half of a mirror or list (held otherwise).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @progress_option
 @_with_kind_flags
@@ -48,6 +54,7 @@ def sync(
     ats: str,
     full: bool,
     history: bool,
+    confirm_removals: bool,
     as_json: bool,
     show_progress: bool | None,
     **flags: bool,
@@ -67,7 +74,7 @@ def sync(
         show_progress = False
 
     try:
-        with run_progress(show_progress) as progress:
+        with run_progress(show_progress) as progress, removals.confirmed(confirm_removals):
 
             def on_progress(report: RunReport) -> None:
                 if report.id not in run_ids:

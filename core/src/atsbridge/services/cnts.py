@@ -72,7 +72,7 @@ from atsbridge.errors import (
     NotFound,
 )
 from atsbridge.model import Candidate, CandidateQuery
-from atsbridge.services import fullpass
+from atsbridge.services import fullpass, removals
 from atsbridge.services.base import Service
 from atsbridge.services.leads import EXPORTED, StatusChanges, record_candidates
 from atsbridge.services.sync import (
@@ -983,15 +983,36 @@ class CandidatesKind:
         product_job_id = self._product_job(repo, connection_id, scope)
         if product_job_id is not None:
             # Rows a complete listing did not confirm have left the pipeline.
-            result = repo.session.connection().execute(
-                sa.delete(E).where(
-                    E.c.tenant_id == repo.tenant_id,
-                    E.c.product_job_id == product_job_id,
-                    E.c.source == "ats",
-                    E.c.updated_at < info.started_at,
-                )
+            ours = sa.and_(
+                E.c.tenant_id == repo.tenant_id,
+                E.c.product_job_id == product_job_id,
+                E.c.source == "ats",
             )
-            outcome.removed = result.rowcount or 0
+            conn = repo.session.connection()
+            gone = [
+                str(key)
+                for (key,) in conn.execute(
+                    sa.select(E.c.ats_candidate_id).where(ours, E.c.updated_at < info.started_at)
+                )
+            ]
+            total = conn.execute(sa.select(sa.func.count()).where(ours)).scalar_one() if gone else 0
+            warning = removals.hold(
+                repo,
+                connection_id,
+                KIND,
+                scope,
+                total=int(total),
+                gone=gone,
+                what=f"do-not-source entries of job {product_job_id}",
+                now=now,
+            )
+            if warning is not None:
+                # Kept, and the pass not recorded as full: the next run is full again.
+                outcome.errors.append(warning)
+                return outcome
+            if gone:
+                result = conn.execute(sa.delete(E).where(ours, E.c.updated_at < info.started_at))
+                outcome.removed = result.rowcount or 0
         fullpass.record(repo, connection_id, KIND, scope, info.started_at, now)
         return outcome
 

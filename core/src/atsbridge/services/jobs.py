@@ -38,7 +38,7 @@ from atsbridge.errors import BadInput, Conflict, NotFound, PayloadError
 from atsbridge.events import hooks, record_event
 from atsbridge.events.types import JOB_CLOSED, JOB_DELETED, JOB_REOPENED
 from atsbridge.model import JobQuery, JobState, JobStatus, Page
-from atsbridge.services import fullpass, job_index
+from atsbridge.services import fullpass, job_index, removals
 from atsbridge.services.base import Service
 from atsbridge.services.sync import (
     FetchedPage,
@@ -458,12 +458,34 @@ class JobsKind:
         outcome = PageOutcome()
         if not info.full:
             return outcome
-        fullpass.record(repo, connection_id, self.name, scope, info.started_at, now)
         gone = repo.all(
             select(JobRow).where(
                 JobRow.connection_id == connection_id, col(JobRow.synced_at) < info.started_at
             )
         )
+        # Counted only when there is something to remove; hold() also forgets a past hold.
+        total = (
+            repo.session.exec(
+                select(sa.func.count()).where(JobRow.connection_id == connection_id)
+            ).one()
+            if gone
+            else 0
+        )
+        warning = removals.hold(
+            repo,
+            connection_id,
+            self.name,
+            scope,
+            total=int(total),
+            gone=[row.ats_id for row in gone],
+            what="mirrored jobs",
+            now=now,
+        )
+        if warning is not None:
+            # Kept, and the pass not recorded as full: the next run is full again.
+            outcome.errors.append(warning)
+            return outcome
+        fullpass.record(repo, connection_id, self.name, scope, info.started_at, now)
         links = _links_for(repo, connection_id, [row.ats_id for row in gone])
         for row in gone:
             link = links.get(row.ats_id)

@@ -22,7 +22,14 @@ from typing import Any
 import attrs
 import httpx
 from atsbridge.config import validate_config
-from atsbridge.errors import AtsError, AtsUnavailable, AuthError, BadInput, ConfigError
+from atsbridge.errors import (
+    AtsError,
+    AtsUnavailable,
+    AuthError,
+    BadInput,
+    ConfigError,
+    PayloadError,
+)
 from atsbridge.model import (
     Candidate,
     CandidateQuery,
@@ -274,6 +281,12 @@ class WorkdayClient:
             what = f"Workday {operation} response"
             op = body_child(parse(response.content, what), what)
             if op.tag != f"{{{ENV}}}Fault":
+                if local(op.tag) != f"{operation}_Response":
+                    # Any other element read as this operation's answer would be a page of
+                    # nothing, and a full pass would then empty the mirror.
+                    raise PayloadError(
+                        what, "Body", f"expected <{operation}_Response>, got <{local(op.tag)}>"
+                    )
                 return op
             # A fault answered with 200: read as Workday's 500 would be, never as an empty
             # page (which paging now tolerates).
