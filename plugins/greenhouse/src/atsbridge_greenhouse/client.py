@@ -320,8 +320,16 @@ class GreenhouseClient:
     # -- pipeline ------------------------------------------------------------
 
     def list_candidates(self, query: CandidateQuery) -> Page[Candidate]:
-        job_id = _job_id(query.one_job())
-        params: dict[str, Any] = {"job_ids": job_id, "per_page": _per_page(query.page_size)}
+        """One page of a job's applications, or of the account's (``job_ats_id`` None).
+
+        Account-wide is the same listing without ``job_ids`` (notes §5): every application
+        changed since ``last_activity_at``, each row naming its job.
+        """
+        params: dict[str, Any] = {"per_page": _per_page(query.page_size)}
+        job_id: int | None = None
+        if query.job_ats_id is not None:
+            job_id = _job_id(query.job_ats_id)
+            params["job_ids"] = job_id
         if query.updated_since is not None:
             params[c.APPLICATIONS_UPDATED_PARAM] = m.updated_filter(query.updated_since)
         response, next_cursor = self._page("/v3/applications", params, query.cursor)
@@ -331,13 +339,20 @@ class GreenhouseClient:
         if not apps:
             return Page((), next_cursor)
         people = self._people({a.candidate_id for a in apps})
-        stages: dict[int, str] = {}
-        if any(not a.stage_name and a.job_interview_stage_id for a in apps):
-            stages = self._stage_names(job_id)
+        unnamed = {
+            j for a in apps if not a.stage_name and a.job_interview_stage_id for j in m.jobs_of(a)
+        }
+        stages = self._stage_names(unnamed) if unnamed else {}
         out = []
         for app in apps:
-            stage = stages.get(app.job_interview_stage_id or -1) if not app.stage_name else None
-            out.append(m.candidate_from(app, people.get(app.candidate_id), str(job_id), stage))
+            # A job's listing answers for that job; account-wide, each row names its jobs
+            # (a prospect may sit on several, or on none: then it is left out).
+            for job in [job_id] if job_id is not None else m.jobs_of(app):
+                stage = None
+                if not app.stage_name and app.job_interview_stage_id:
+                    stage = stages.get(job, {}).get(app.job_interview_stage_id)
+                person = people.get(app.candidate_id)
+                out.append(m.candidate_from(app, person, str(job), stage))
         return Page(out, next_cursor)
 
     def _people(self, ids: set[int]) -> dict[int, m.GhCandidate]:
@@ -348,12 +363,20 @@ class GreenhouseClient:
                 people[person.id] = person
         return people
 
-    def _stage_names(self, job_id: int) -> dict[int, str]:
-        if job_id not in self._stages:
-            params = {"job_ids": job_id, "per_page": c.MAX_PER_PAGE}
+    def _stage_names(self, job_ids: set[int]) -> dict[int, dict[int, str]]:
+        """Stage id -> name for each job, read once per session, up to 50 jobs a call."""
+        missing = sorted(j for j in job_ids if j not in self._stages)
+        for chunk in _chunks(missing):
+            params = {"job_ids": ",".join(map(str, chunk)), "per_page": c.MAX_PER_PAGE}
             rows = self._all("/v3/job_interview_stages", params, m.GhStage, "stage") or []
-            self._stages[job_id] = {row.id: row.name for row in rows}
-        return self._stages[job_id]
+            for job in chunk:
+                self._stages[job] = {}
+            for row in rows:
+                if type(row.job_id) is int:
+                    self._stages.setdefault(row.job_id, {})[row.id] = row.name
+                elif len(chunk) == 1:  # a row without its job id, asked for one job
+                    self._stages[chunk[0]][row.id] = row.name
+        return {j: self._stages.get(j, {}) for j in job_ids}
 
     # -- lead push ------------------------------------------------------------
 

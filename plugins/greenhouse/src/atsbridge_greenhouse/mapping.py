@@ -72,6 +72,9 @@ class GhJobPost:
 class GhStage:
     id: int
     name: str
+    # Only used to group stages of several jobs read in one call; any other type is ignored
+    # (the row then counts for the one job asked, or for none).
+    job_id: Any = None
 
 
 @attrs.frozen
@@ -82,6 +85,8 @@ class GhApplication:
     # without a status reads as in process.
     status: str | None = None
     job_id: int | None = None
+    # UNCONFIRMED: a prospect application may name its jobs as ``job_ids`` (notes 1.7).
+    job_ids: list[int] | None = None
     prospect: bool | None = None
     stage_name: str | None = None
     job_interview_stage_id: int | None = None
@@ -286,7 +291,11 @@ def _plain_application(raw: Any) -> GhApplication | None:
     get = raw.get
     app_id, candidate_id, job_id = get("id"), get("candidate_id"), get("job_id")
     stage_id, status, stage_name = get("job_interview_stage_id"), get("status"), get("stage_name")
-    prospect = get("prospect")
+    prospect, job_ids = get("prospect"), get("job_ids")
+    if job_ids is not None and (
+        type(job_ids) is not list or any(type(j) is not int for j in job_ids)
+    ):
+        return None
     if (
         type(app_id) is not int
         or type(candidate_id) is not int
@@ -308,6 +317,7 @@ def _plain_application(raw: Any) -> GhApplication | None:
         candidate_id=candidate_id,
         status=status,
         job_id=job_id,
+        job_ids=job_ids,
         prospect=prospect,
         stage_name=stage_name,
         job_interview_stage_id=stage_id,
@@ -619,6 +629,13 @@ def linkedin_of(values: Iterable[GhValue] | None) -> str | None:
 
 def _values(items: Iterable[GhValue] | None) -> tuple[str, ...]:
     return tuple(item.value for item in items or () if item.value)
+
+
+def jobs_of(app: GhApplication) -> list[int]:
+    """The jobs an application is on: its ``job_id``, else a prospect's ``job_ids``."""
+    if app.job_id is not None:
+        return [app.job_id]
+    return list(dict.fromkeys(app.job_ids or ()))
 
 
 def candidate_from(

@@ -43,6 +43,7 @@ def atsbridge_plugin_info() -> PluginInfo:
             {
                 Capability.JOBS,
                 Capability.CANDIDATES,
+                Capability.ACCOUNT_CANDIDATES,
                 Capability.JOB_STATUS,
                 Capability.LEAD_PUSH,
                 Capability.RESUME,

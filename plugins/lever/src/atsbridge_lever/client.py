@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import attrs
 import httpx
-from atsbridge.errors import ConfigError, PayloadError
+from atsbridge.errors import AtsError, ConfigError, PayloadError
 from atsbridge.model import Attachment, RateLimit
 from atsbridge_sdk.auth import BasicAuth, OAuth2RefreshToken
 from atsbridge_sdk.baseurl import BaseUrl, read_base_url
@@ -153,6 +153,9 @@ class LeverClient:
         self._stages: dict[str, str] | None = None
         self._reasons: dict[str, mapping.ArchiveReason] | None = None
         self._single_posting_reads = True  # until GET /postings/{id} proves absent
+        # Whether the key may see confidential postings and opportunities: decided by the
+        # probe, and then every listing asks for all of them (Lever's default leaves them out).
+        self.sees_confidential = False
 
     def close(self) -> None:
         self.http.close()
@@ -177,15 +180,41 @@ class LeverClient:
     # -- reads ---------------------------------------------------------------------------------
 
     def probe(self) -> None:
-        """The cheapest authenticated read: one posting (a 404: a wrong base URL)."""
+        """The cheapest authenticated read: one posting (a 404: a wrong base URL).
+
+        It asks for every confidentiality first; a key refused that (403, or a 400 from an
+        API that does not take ``all``) is proven with the default listing instead, and the
+        session goes on without confidential records, saying so in a warning.
+        """
         base = self.config.base or read_lever_base(self.config.base_url)
         with base.first_request(self.config.base_url + "/postings"):
-            self.page("/postings", {"limit": 1}, None)
+            try:
+                self.page("/postings", {"limit": 1, **unconfirmed.ALL_CONFIDENTIALITY}, None)
+            except AtsError as exc:
+                if exc.status_code not in unconfirmed.CONFIDENTIAL_REFUSALS:
+                    raise
+                self.page("/postings", {"limit": 1}, None)  # its AuthError says what to fix
+                self.sees_confidential = False
+                log.warning(
+                    "%s: Lever refused confidential postings to this %s (HTTP %s): confidential "
+                    "postings and their candidates are NOT synced, imported or on the "
+                    "do-not-source list. %s",
+                    self.config.base_url,
+                    "OAuth2 app" if self.config.auth_method == "oauth2" else "API key",
+                    exc.status_code,
+                    unconfirmed.CONFIDENTIAL_HINT,
+                )
+            else:
+                self.sees_confidential = True
+
+    def visibility(self) -> dict[str, str]:
+        """The listing parameter that includes confidential records, when the key may."""
+        return dict(unconfirmed.ALL_CONFIDENTIALITY) if self.sees_confidential else {}
 
     def postings(
         self, params: Mapping[str, Any], cursor: str | None
     ) -> tuple[list[dict], str | None]:
-        return self.page("/postings", params, cursor)
+        return self.page("/postings", {**params, **self.visibility()}, cursor)
 
     def postings_by_id(self, posting_ids: Iterable[str]) -> dict[str, dict]:
         """The postings among ``posting_ids`` that exist; absent ids are simply missing.
@@ -227,7 +256,7 @@ class LeverClient:
 
     def _scan_postings(self, ids: set[str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
-        paginator = OffsetTokenPaginator("/postings", {"limit": MAX_PAGE})
+        paginator = OffsetTokenPaginator("/postings", {"limit": MAX_PAGE, **self.visibility()})
         for response, _ in iter_pages(self.http, paginator):
             for posting in mapping.page_data(_json(response, "GET /postings"), "GET /postings"):
                 if posting.get("id") in ids:
@@ -239,7 +268,7 @@ class LeverClient:
     def opportunities(
         self, params: Mapping[str, Any], cursor: str | None
     ) -> tuple[list[dict], str | None]:
-        return self.page("/opportunities", params, cursor)
+        return self.page("/opportunities", {**params, **self.visibility()}, cursor)
 
     def stages(self, *, refresh: bool = False) -> dict[str, str]:
         if self._stages is None or refresh:
@@ -283,7 +312,7 @@ class LeverClient:
             return []
         found: list[dict] = []
         for key in ("posting_id", "archived_posting_id"):
-            params = {"email": emails, key: posting_id, "expand": "stage"}
+            params = {"email": emails, key: posting_id, "expand": "stage", **self.visibility()}
             found.extend(self.all_items("/opportunities", params))
             if found:
                 break

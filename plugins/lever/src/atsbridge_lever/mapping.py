@@ -425,6 +425,51 @@ def opportunities_to_candidates(
     return out
 
 
+def opportunity_postings(payload: Any, index: int | None = None) -> list[str]:
+    """The posting ids an opportunity's (expanded) ``applications`` name, in order, once.
+
+    The account-wide listing asks for ``expand=applications``: each application is an
+    object whose ``posting`` is the posting id, or null for a general lead (no job). An
+    application given as a bare id means the expansion did not happen, which would lose
+    every job assignment silently, so it is a ``PayloadError``.
+    """
+    opp = as_object(payload, f"opportunity #{index}" if index is not None else "opportunity")
+    record = _record("opportunity", opp, index)
+    out: list[str] = []
+    for i, app in enumerate(opt_list(opp, "applications", record)):
+        if isinstance(app, str):
+            raise PayloadError(
+                record, f"applications[{i}]", "an application id, not the expanded object"
+            )
+        entry = as_object(app, record, f"applications[{i}]")
+        posting = opt_str(entry, "posting", record, f"applications[{i}].")
+        if posting and posting not in out:
+            out.append(posting)
+    return out
+
+
+def account_candidates(
+    payloads: Iterable[Any],
+    stages: Mapping[str, str],
+    reasons: Mapping[str, ArchiveReason],
+) -> list[Candidate]:
+    """One ``Candidate`` per (opportunity, posting) of an account-wide listing page.
+
+    Each carries the posting of its application as ``job_ats_id``; an opportunity without
+    a posting (a general lead) is left out, as the hook contract says.
+    """
+    by_stage: dict[tuple[Any, Any], tuple[str | None, CandidateStatus]] = {}
+    by_reason: dict[Any, tuple[CandidateStatus, str]] = {}
+    out = []
+    for i, payload in enumerate(payloads):
+        for posting in opportunity_postings(payload, i):
+            cand = _plain_candidate(payload, posting, stages, reasons, by_stage, by_reason)
+            if cand is None:
+                cand = opportunity_to_candidate(payload, posting, stages, reasons, i)
+            out.append(cand)
+    return out
+
+
 def _plain_candidate(
     opp: Any,
     job_id: str,

@@ -41,12 +41,14 @@ CAPABILITIES = frozenset(
         Capability.LINKEDIN,
         Capability.PHONE,
         Capability.TAGS,
+        Capability.ACCOUNT_CANDIDATES,
         # Not EDUCATION/EXPERIENCE: Lever has no structured fields; they go into a note.
     }
 )
 ALL_STATES = frozenset(mapping.POSTING_STATES)
-# Candidate cursors say which of the two pipeline queries a page belongs to.
-LIVE, ARCHIVED = "live", "archived"
+# Candidate cursors say which of the two pipeline queries a page belongs to, or that it is
+# the account-wide listing.
+LIVE, ARCHIVED, ACCOUNT = "live", "archived", "account"
 
 
 def _resource(name: str) -> str:
@@ -187,8 +189,33 @@ def _candidate_cursor(cursor: str | None) -> tuple[str, str | None]:
     return phase, token or None
 
 
+def _account_candidates(session: LeverSession, query: CandidateQuery) -> Page[Candidate]:
+    """Every opportunity of the account (archived ones included), grouped by posting.
+
+    No posting filter: Lever's ``GET /opportunities`` then lists every opportunity, live
+    and archived, and ``expand=applications`` names each one's posting (notes §5).
+    """
+    token: str | None = None
+    if query.cursor is not None:
+        phase, sep, token = query.cursor.partition(":")
+        if phase != ACCOUNT or not sep or not token:
+            raise BadInput(f"cursor {query.cursor!r} is not a Lever account-wide cursor")
+    params: dict[str, Any] = {
+        "limit": _page_size(query.page_size),
+        "expand": ["applications", "stage"],
+    }
+    if query.updated_since is not None:
+        params["updated_at_start"] = mapping.datetime_to_ms(query.updated_since)
+    items, next_token = session.client.opportunities(params, token)
+    stages, reasons = session.client.names_for(items)
+    out = mapping.account_candidates(items, stages, reasons)
+    return Page(out, f"{ACCOUNT}:{next_token}" if next_token else None)
+
+
 @hookimpl
 def atsbridge_list_candidates(session: LeverSession, query: CandidateQuery) -> Page[Candidate]:
+    if query.job_ats_id is None:
+        return _account_candidates(session, query)
     # Lever lists a posting's live opportunities under posting_id and the archived ones
     # (rejected, hired) only under archived_posting_id: the pipeline is both, in turn.
     phase, token = _candidate_cursor(query.cursor)

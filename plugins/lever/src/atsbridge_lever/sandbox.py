@@ -10,6 +10,12 @@ The OAuth2 token endpoint lives on the same server at ``/oauth/token`` and rotat
 tokens on every use, as Lever does. It also serves reads the notes do not list (a single
 posting, opportunity or user; the notes and files lists); ``unlisted_reads=False`` plays an
 API built from the notes alone, where they answer 404/405.
+
+Confidential postings (``confidential_every``) and their opportunities are listed only when
+asked for with ``confidentiality=confidential`` or ``all`` (the default is
+``non-confidential``), and only to a key allowed to see confidential data
+(``confidential_access``); a key without it is refused with 403 when it asks for them, and
+its single reads of confidential records answer 404 [UNCONFIRMED: how Lever refuses].
 """
 
 from __future__ import annotations
@@ -143,6 +149,7 @@ OPPORTUNITY_PARAMS = {
     "snoozed",
     "contact_id",
 }
+CONFIDENTIALITY = {"confidential", "non-confidential", "all"}
 OPPORTUNITY_EXPANDS = {"applications", "stage", "owner", "followers", "sourcedBy", "contact"}
 CREATE_FIELDS = {
     "name",
@@ -185,8 +192,14 @@ class LeverSandbox(Sandbox):
         *,
         send_retry_after=True,
         unlisted_reads=True,
+        confidential_every: int = 0,
+        confidential_access: bool = True,
     ):
         super().__init__(options)
+        # Every n-th seeded posting (0: none) is confidential, as on accounts that hire
+        # for unannounced roles; ``confidential_access`` is the key's permission to see them.
+        self.confidential_every = confidential_every
+        self.confidential_access = confidential_access
         # Lever does not promise Retry-After on 429; tests turn it off to prove the client
         # copes without it.
         self.send_retry_after = send_retry_after
@@ -207,6 +220,7 @@ class LeverSandbox(Sandbox):
         self.contacts: dict[str, dict] = {}
         self.opportunities: dict[str, dict] = {}
         self.opportunity_posting: dict[str, str] = {}  # opportunity id -> posting id
+        self.applications: dict[str, list[dict]] = {}  # opportunity id -> its applications
         # posting id -> its opportunity ids, kept with opportunity_posting, so a listing by
         # posting reads that posting's opportunities instead of all of them (200,000 in a
         # 2,000-job world). Listings are sorted by (updatedAt, id), so the order this yields
@@ -243,6 +257,8 @@ class LeverSandbox(Sandbox):
             if state == "published" and job.key % 4 == 0:
                 state = "internal"
             pid = self._uuid()
+            every = self.confidential_every
+            confidential = bool(every) and job.key % every == every - 1
             categories: dict[str, Any] = {
                 "team": job.department,
                 "department": job.department,
@@ -256,7 +272,7 @@ class LeverSandbox(Sandbox):
                 "text": job.title,
                 "state": state,
                 "distributionChannels": ["public"] if state == "published" else [],
-                "confidentiality": "non-confidential",
+                "confidentiality": "confidential" if confidential else "non-confidential",
                 "user": self.user_id,
                 "owner": self.user_id,
                 "hiringManager": None,
@@ -364,7 +380,7 @@ class LeverSandbox(Sandbox):
                     "userId": self.user_id,
                 }
             ],
-            "confidentiality": "non-confidential",
+            "confidentiality": self._confidentiality_of(posting_id),
             "archived": archived,
             "tags": list(tags),
             "sources": list(sources),
@@ -380,12 +396,30 @@ class LeverSandbox(Sandbox):
             "snoozedUntil": None,
         }
         self.opportunities[oid] = opp
+        self.applications[oid] = [
+            {
+                "id": app_id,
+                "opportunityId": oid,
+                "candidateId": contact_id,
+                "posting": posting_id,
+                "type": "posting",
+                "createdAt": opp["createdAt"],
+                "user": None,
+                "postingOwner": self.user_id,
+                "postingHiringManager": None,
+            }
+            for app_id in opp["applications"]
+        ]
         if posting_id:
             self.opportunity_posting[oid] = posting_id
             self._posting_opps.setdefault(posting_id, {})[oid] = None
         self.notes[oid] = []
         self.files[oid] = []
         return opp
+
+    def _confidentiality_of(self, posting_id: str | None) -> str:
+        posting = self.postings.get(posting_id) if posting_id else None
+        return posting["confidentiality"] if posting else "non-confidential"
 
     @staticmethod
     def _stage_index(stage_id: str) -> int:
@@ -508,6 +542,20 @@ class LeverSandbox(Sandbox):
             body["next"] = token
         return json_response(body)
 
+    def _visible(self, request: SandboxRequest) -> set[str] | SandboxResponse:
+        """The confidentiality values a listing asked for, or the 403 for a key without
+        confidential access that asked for confidential records."""
+        wanted = request.args("confidentiality") or ["non-confidential"]
+        for value in wanted:
+            if value not in CONFIDENTIALITY:
+                raise BadRequest(
+                    f"confidentiality must be one of {', '.join(sorted(CONFIDENTIALITY))}"
+                )
+        out = {"confidential", "non-confidential"} if "all" in wanted else set(wanted)
+        if "confidential" in out and not self.confidential_access:
+            return self.error(403, "This API key does not have access to confidential data")
+        return out
+
     def _user(self, request: SandboxRequest) -> str:
         user = request.arg("perform_as")
         if not user:
@@ -527,6 +575,9 @@ class LeverSandbox(Sandbox):
     @route("GET", f"{API}/postings")
     def list_postings(self, request: SandboxRequest) -> SandboxResponse:
         self._check_params(request, POSTING_PARAMS)
+        visible = self._visible(request)
+        if isinstance(visible, SandboxResponse):
+            return visible
         states = request.args("state")
         for state in states:
             if state not in STATE_STATUS:
@@ -542,6 +593,8 @@ class LeverSandbox(Sandbox):
         tags = request.args("tag")
         out = []
         for posting in self.postings.values():
+            if posting["confidentiality"] not in visible:
+                continue
             if states and posting["state"] not in states:
                 continue
             if start is not None and posting["updatedAt"] < start:
@@ -562,9 +615,12 @@ class LeverSandbox(Sandbox):
             return self.error(404, "Resource not found")
         self._check_params(request, {"expand", "include", "distribution"})
         posting = self.postings.get(request.path_params["posting_id"])
-        if posting is None:
+        if posting is None or not self._may_see(posting):
             return self.error(404, "Posting not found")
         return json_response({"data": posting})
+
+    def _may_see(self, record: dict) -> bool:
+        return self.confidential_access or record["confidentiality"] != "confidential"
 
     # -- stages, archive reasons, users ----------------------------------------------------
 
@@ -609,6 +665,8 @@ class LeverSandbox(Sandbox):
         if "stage" in expand:
             names = dict(STAGES)
             out["stage"] = {"id": opp["stage"], "text": names.get(opp["stage"], "")}
+        if "applications" in expand:
+            out["applications"] = [dict(a) for a in self.applications.get(opp["id"], ())]
         return out
 
     def _expand(self, request: SandboxRequest) -> list[str]:
@@ -622,6 +680,9 @@ class LeverSandbox(Sandbox):
     def list_opportunities(self, request: SandboxRequest) -> SandboxResponse:
         self._check_params(request, OPPORTUNITY_PARAMS)
         expand = self._expand(request)
+        visible = self._visible(request)
+        if isinstance(visible, SandboxResponse):
+            return visible
         live_on = set(request.args("posting_id"))
         archived_on = set(request.args("archived_posting_id"))
         emails = {e.lower() for e in request.args("email")}
@@ -642,6 +703,8 @@ class LeverSandbox(Sandbox):
         out = []
         for oid, opp in self._candidates(live_on, archived_on):
             posting = self.opportunity_posting.get(oid)
+            if opp["confidentiality"] not in visible:
+                continue
             archived = opp["archived"] is not None
             if live_on and (posting not in live_on or archived):
                 continue
@@ -685,7 +748,7 @@ class LeverSandbox(Sandbox):
             return self.error(404, "Resource not found")
         self._check_params(request, {"expand", "include"})
         opp = self.opportunities.get(request.path_params["opp_id"])
-        if opp is None:
+        if opp is None or not self._may_see(opp):
             return self.error(404, "Opportunity not found")
         return json_response({"data": self._render(opp, self._expand(request))})
 
@@ -964,6 +1027,16 @@ class LeverSandbox(Sandbox):
             posting["state"] = state
             posting["updatedAt"] = self._now_ms()
 
+    def set_confidential(self, job_id: str, confidential: bool = True) -> None:
+        """Make a posting (and the opportunities applied to it) confidential, or not."""
+        value = "confidential" if confidential else "non-confidential"
+        with self.lock:
+            posting = self._posting(job_id)
+            now = self._now_ms()
+            posting.update(confidentiality=value, updatedAt=now)
+            for oid in self._posting_opps.get(job_id, ()):
+                self.opportunities[oid].update(confidentiality=value, updatedAt=now)
+
     def rename_job(self, job_id: str, title: str) -> None:
         with self.lock:
             posting = self._posting(job_id)
@@ -990,6 +1063,7 @@ class LeverSandbox(Sandbox):
         with self.lock:
             for opp in self._opps_of(job_id, candidate_id):
                 del self.opportunities[opp["id"]]
+                del self.applications[opp["id"]]
                 del self.opportunity_posting[opp["id"]]
                 del self._posting_opps[job_id][opp["id"]]
 

@@ -35,3 +35,15 @@ SINGLE_POSTING_REFUSALS = (403, 404, 405)
 # these, or answered in another shape, a replay adds no note or file it cannot rule out
 # and reports the lead fields they carry as unsupported instead of risking duplicates.
 UNLISTED_READ_REFUSALS = (400, 403, 404, 405)
+# Confidential postings and their opportunities are listed only with confidentiality=all
+# (notes §5; Lever's default is non-confidential). How Lever refuses that to a key without
+# confidential access is not documented: we take a 403 (or a 400 from an API that does not
+# know the value) on the probe as "this key may not", fall back to the default listing and
+# warn. A key that is silently served the non-confidential part cannot be told apart.
+ALL_CONFIDENTIALITY = {"confidentiality": "all"}
+CONFIDENTIAL_REFUSALS = (400, 403)
+CONFIDENTIAL_HINT = (
+    "To sync them, a Lever Super Admin edits the API key in Settings > Integrations and API > "
+    "API Credentials and turns on access to confidential data (for an OAuth2 app: re-consent "
+    "with confidential access), then reconnect."
+)
