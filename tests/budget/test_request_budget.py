@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from atsbridge.api import Atsbridge
-from atsbridge.model import SandboxOptions
+from atsbridge.model import JobStatus, SandboxOptions
 from atsbridge.plugins import PluginRegistry
 from atsbridge.services.sync import KINDS, load_kinds
 
@@ -55,3 +55,31 @@ def test_a_no_change_job_sync_is_one_request_in_the_open_session(world) -> None:
     host_run(app, ats, "jobs")
     # The second task run: no new session (no proof of the credentials), one listing.
     assert len(requests_of(sandbox, app, ats, "jobs")) == 1
+
+
+def _link_open_jobs(app: Atsbridge, sandbox: Any, ats: str) -> list[str]:
+    host_run(app, ats, "jobs")
+    jobs = sorted(j.ats_id for j in sandbox.jobs() if j.status != JobStatus.CLOSED)
+    for n, job in enumerate(jobs):
+        app.jobs.import_job(TENANT, ats, job, f"p-{n}")
+    return jobs
+
+
+def test_a_reopened_job_is_noticed_by_close_propagation(world) -> None:
+    app, sandbox, ats = world
+    linked = _link_open_jobs(app, sandbox, ats)
+    host_run(app, ats, "links")
+    job = linked[0]
+    sandbox.set_job_status(job, JobStatus.CLOSED)
+    host_run(app, ats, "links")
+    states = {link.ats_job_id: link.state for link in app.jobs.list(TENANT)}
+    assert states[job] == "closed"
+    sandbox.set_job_status(job, JobStatus.OPEN)
+    # The links task alone (no jobs task in between) notices the reopening (#18 item 6):
+    # the mirror's incremental listing shows it; no status read per linked job.
+    paths = requests_of(sandbox, app, ats, "links")
+    states = {link.ats_job_id: link.state for link in app.jobs.list(TENANT)}
+    assert states[job] == "open"
+    # The listing, plus at most one read of the job it shows changed (Greenhouse reads its
+    # job posts): nothing per linked job.
+    assert len(paths) <= 2, paths

@@ -41,7 +41,7 @@ def test_closing_and_reopening_a_linked_job_is_in_the_feed_once(
 
 def test_a_deleted_job_is_closed_and_deleted(linked: Atsbridge, ats: JobFake) -> None:
     ats.delete("A1")
-    linked.sync.run("acme", "jobfake", ["links"])
+    linked.sync.run("acme", "jobfake", ["links"], full=True)  # reads every open link
     events, _ = linked.events.feed(tenants=["acme"], after=None, limit=10)
     assert [(e["type"], e["data"].get("reason")) for e in events] == [
         (types.JOB_CLOSED, "deleted"),

@@ -28,7 +28,8 @@ def test_stage_moves_flow_back_on_the_status_sync(
     ats.move("P2", "J1", CandidateStatus.INTERVIEWING, "Onsite")
     ats.move("P3", "J1", CandidateStatus.REJECTED, "Rejected")
     reports = app.leads.sync_statuses()
-    assert [(r.kind, r.scope, r.status) for r in reports] == [("statuses", "J1", "succeeded")]
+    # The status task runs the one pipeline walk (the do-not-source lists share it).
+    assert [(r.kind, r.scope, r.status) for r in reports] == [("candidates", "J1", "succeeded")]
 
     by_lead = {v.lead_id: (v.status, v.stage) for v in app.leads.list("acme", "pj-1")}
     assert by_lead == {
@@ -170,7 +171,7 @@ def test_a_page_rolled_back_fires_nothing(
         raise PayloadError("list_candidates", "candidate #1", "simulated bad row")
 
     # Fails after the lead was recorded, inside the same transaction.
-    monkeypatch.setattr(cnts.CandidatesKind, "_product_job", broken)
+    monkeypatch.setattr(cnts.CandidatesKind, "_store", broken)
     app.cnts.sync("acme", "leadfake", product_job_id="pj-1")
     assert observer.changed == []
     assert app.leads.get("acme", "pj-1", "lead-1").status == "new"

@@ -11,6 +11,7 @@ from atsbridge.api import Atsbridge
 from atsbridge.cli._output import console, echo_ids, emit_json, table, when
 from atsbridge.cli._root import pass_app
 from atsbridge.services.leads import DEAD, STATES, DrainReport, LeadView
+from atsbridge.services.pipeline_plan import ACCOUNT_SCOPE
 
 
 @click.group()
@@ -239,9 +240,8 @@ def sync_statuses(app: Atsbridge, tenant: str | None, ats: str | None, as_json: 
         emit_json([r.to_json() for r in reports])
         return
     for r in reports:
-        click.echo(
-            f"{r.tenant}/{r.ats} job {r.scope}: {r.status}, {r.counts.get('updated', 0)} moved"
-        )
+        where = "account-wide" if r.scope == ACCOUNT_SCOPE else f"job {r.scope}"
+        click.echo(f"{r.tenant}/{r.ats} {where}: {r.status}, {r.counts.get('moved', 0)} moved")
     if not reports:
         click.echo("no exported leads to follow")
 

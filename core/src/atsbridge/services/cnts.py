@@ -51,7 +51,7 @@ import os
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -71,10 +71,11 @@ from atsbridge.errors import (
     Conflict,
     NotFound,
 )
-from atsbridge.model import Candidate, CandidateQuery
+from atsbridge.model import Candidate, CandidateQuery, Capability
 from atsbridge.services import fullpass, removals
 from atsbridge.services.base import Service
 from atsbridge.services.leads import EXPORTED, StatusChanges, record_candidates
+from atsbridge.services.pipeline_plan import ACCOUNT_SCOPE, JobFacts, PipelinePlan, choose_plan
 from atsbridge.services.sync import (
     FetchedPage,
     KindSpec,
@@ -95,9 +96,11 @@ from atsbridge.store import (
     JobLink,
     LeadRow,
     Store,
+    SyncCheckpoint,
     SyncRun,
     TenantRepo,
 )
+from atsbridge.store import Job as JobRow
 from atsbridge.store.tables import CntsKey, table
 
 if TYPE_CHECKING:
@@ -582,6 +585,16 @@ class PreparedPage:
     errors: tuple[str, ...]
 
 
+@attrs.frozen
+class AccountPage:
+    """A page of the account-wide listing, split by job; people of other jobs dropped."""
+
+    by_job: dict[str, PreparedPage]  # ATS job id -> its people on this page
+    candidates: dict[str, list[Candidate]]  # the same, as listed (for the flow-back)
+    high_water: datetime | None
+    dropped: int  # people on jobs that are not linked (or closed)
+
+
 def _entry_values(
     tenant_id: int,
     product_job_id: str,
@@ -803,6 +816,11 @@ class CandidatesKind:
         self.fire = fire
         self._links: dict[int, dict[str, str]] = {}
         self._lead_jobs: dict[int, frozenset[str]] = {}
+        # ATS job id -> product job id of the open links an account-wide walk keeps (the
+        # task sets it from the links it planned with); None: every link of the connection.
+        self.open_jobs: dict[str, str] | None = None
+        # Jobs with exported leads an account-wide walk keeps for the flow-back alone.
+        self.lead_jobs_kept: frozenset[str] = frozenset()
         # One kind serves every worker thread of a task; each thread fires what its own
         # page recorded, once that page's transaction has committed.
         self._changes = threading.local()
@@ -811,6 +829,8 @@ class CandidatesKind:
         self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
     ) -> FetchedPage:
         page = self.list_page(session, scope, cursor, since)
+        if scope == ACCOUNT_SCOPE:
+            return attrs.evolve(page, prepared=self.prepare_account(page.items))
         return attrs.evolve(page, prepared=self.prepare(page.items))
 
     def list_page(
@@ -818,10 +838,35 @@ class CandidatesKind:
     ) -> FetchedPage:
         """The plugin's page as it is, not yet normalised (``apply`` prepares it then)."""
         query = CandidateQuery(
-            job_ats_id=scope, updated_since=since, cursor=cursor, page_size=self.page_size
+            job_ats_id=None if scope == ACCOUNT_SCOPE else scope,
+            updated_since=since,
+            cursor=cursor,
+            page_size=self.page_size,
         )
         page = session.call("atsbridge_list_candidates", query=query)
-        return FetchedPage(items=page.items, next_cursor=page.next_cursor)
+        total = getattr(page, "total", None)
+        return FetchedPage(items=page.items, next_cursor=page.next_cursor, total=total)
+
+    def prepare_account(self, candidates: Iterable[Candidate]) -> AccountPage:
+        """Split an account-wide page by job, dropping people of jobs not open and linked.
+
+        ``open_jobs`` (set by the task before the walk) names the jobs kept; a person who
+        applied to two linked jobs is kept on both.
+        """
+        keep = None if self.open_jobs is None else {*self.open_jobs, *self.lead_jobs_kept}
+        grouped: dict[str, list[Candidate]] = defaultdict(list)
+        dropped = 0
+        for candidate in candidates:
+            job = getattr(candidate, "job_ats_id", None)
+            if not job or (keep is not None and job not in keep):
+                dropped += 1
+                continue
+            grouped[job].append(candidate)
+        by_job = {job: self.prepare(people) for job, people in grouped.items()}
+        high_water = max(
+            (p.high_water for p in by_job.values() if p.high_water is not None), default=None
+        )
+        return AccountPage(by_job, dict(grouped), high_water, dropped)
 
     def prepare(self, candidates: Iterable[Candidate]) -> PreparedPage:
         """Normalise a page (CPU only, no database): done where the page was fetched."""
@@ -876,16 +921,70 @@ class CandidatesKind:
     ) -> PageOutcome:
         # A page whose transaction rolled back must not fire what it recorded.
         self._changes.pending = None
+        if scope == ACCOUNT_SCOPE:
+            return self._apply_account(repo, connection_id, page, now)
+        moved = None
         if self.fire is not None and self._has_exported_leads(repo, connection_id, scope):
             self._changes.pending = record_candidates(repo, connection_id, scope, page.items, now)
+            moved = self._changes.pending.changed
         prepared = page.prepared
         if not isinstance(prepared, PreparedPage):  # a page fetched without ``fetch``
             prepared = self.prepare(page.items)
-        outcome = PageOutcome(high_water=prepared.high_water, errors=list(prepared.errors))
-        product_job_id = self._product_job(repo, connection_id, scope)
+        outcome = PageOutcome(
+            high_water=prepared.high_water, errors=list(prepared.errors), moved=moved
+        )
+        if self.open_jobs is not None:  # a closed job's walk only feeds the flow-back
+            product_job_id = self.open_jobs.get(scope)
+        else:
+            product_job_id = self._product_job(repo, connection_id, scope)
         if product_job_id is None:  # unlinked while syncing: nothing to keep
             outcome.unchanged = len(prepared.rows)
             return outcome
+        self._store(repo, connection_id, product_job_id, prepared, now, outcome)
+        return outcome
+
+    def _apply_account(
+        self, repo: TenantRepo, connection_id: int, page: FetchedPage, now: datetime
+    ) -> PageOutcome:
+        """An account-wide page: each linked job's people stored as its own page would be,
+        and exported leads moved from the same page (the one walk feeds both)."""
+        prepared = page.prepared
+        if not isinstance(prepared, AccountPage):
+            prepared = self.prepare_account(page.items)
+        outcome = PageOutcome(high_water=prepared.high_water)
+        outcome.unchanged = prepared.dropped
+        links = self.open_jobs
+        changes = StatusChanges()
+        lead_jobs = self.jobs_with_exported_leads(repo, connection_id) if self.fire else ()
+        for job, rows in prepared.by_job.items():
+            if job in lead_jobs:
+                moved = record_candidates(repo, connection_id, job, prepared.candidates[job], now)
+                changes.events.extend(moved.events)
+                changes.matched += moved.matched
+                changes.changed += moved.changed
+            product_job_id = (
+                links.get(job) if links is not None else self._product_job(repo, connection_id, job)
+            )
+            if product_job_id is None:  # not linked, or closed: never stored
+                outcome.unchanged += len(rows.rows)
+                continue
+            outcome.errors.extend(rows.errors)
+            self._store(repo, connection_id, product_job_id, rows, now, outcome)
+        if changes.matched:
+            self._changes.pending = changes
+            outcome.moved = changes.changed
+        return outcome
+
+    def _store(
+        self,
+        repo: TenantRepo,
+        connection_id: int,
+        product_job_id: str,
+        prepared: PreparedPage,
+        now: datetime,
+        outcome: PageOutcome,
+    ) -> None:
+        """Insert, confirm or rewrite one job's rows of a page; counts added to ``outcome``."""
         conn = repo.session.connection()
         tenant_id = repo.tenant_id
         existing: dict[str, tuple[int, str | None]] = {}
@@ -909,8 +1008,9 @@ class CandidatesKind:
             conn.execute(_SEEN, {"tid": tenant_id, "ids": list(chunk), "b_now": now})
         if changed:
             self._rewrite(conn, tenant_id, product_job_id, changed, now)
-        outcome.added, outcome.updated, outcome.unchanged = len(new), len(changed), len(seen)
-        return outcome
+        outcome.added += len(new)
+        outcome.updated += len(changed)
+        outcome.unchanged += len(seen)
 
     def _rewrite(
         self,
@@ -980,7 +1080,12 @@ class CandidatesKind:
         outcome = PageOutcome()
         if not info.full:
             return outcome
-        product_job_id = self._product_job(repo, connection_id, scope)
+        if scope == ACCOUNT_SCOPE:
+            return self._finish_account(repo, connection_id, info, now)
+        if self.open_jobs is not None:  # a closed job's list was not refreshed: keep it
+            product_job_id = self.open_jobs.get(scope)
+        else:
+            product_job_id = self._product_job(repo, connection_id, scope)
         if product_job_id is not None:
             # Rows a complete listing did not confirm have left the pipeline.
             ours = sa.and_(
@@ -1016,6 +1121,65 @@ class CandidatesKind:
         fullpass.record(repo, connection_id, KIND, scope, info.started_at, now)
         return outcome
 
+    def _finish_account(
+        self, repo: TenantRepo, connection_id: int, info: PassInfo, now: datetime
+    ) -> PageOutcome:
+        """A complete account listing: every linked job's rows it did not confirm have left
+        its pipeline, and every linked job counts as covered by a full pass."""
+        outcome = PageOutcome()
+        links = self.open_jobs
+        if links is None:
+            self._product_job(repo, connection_id, ACCOUNT_SCOPE)  # loads the links
+            links = self._links[connection_id]
+        conn = repo.session.connection()
+        tid = repo.tenant_id
+        products = sorted(set(links.values()))
+        gone: dict[str, list[str]] = defaultdict(list)
+        totals: dict[str, int] = {}
+        for chunk in _chunks(products):
+            ours = sa.and_(
+                E.c.tenant_id == tid, E.c.product_job_id.in_(list(chunk)), E.c.source == "ats"
+            )
+            stale = sa.select(E.c.product_job_id, E.c.ats_candidate_id).where(
+                ours, E.c.updated_at < info.started_at
+            )
+            for product, key in conn.execute(stale):
+                gone[product].append(str(key))
+            counted = sa.select(E.c.product_job_id, sa.func.count()).where(ours)
+            totals.update(conn.execute(counted.group_by(E.c.product_job_id)).tuples().all())
+        held = False
+        for job, product in sorted(links.items()):
+            # The same guard as a job's own full pass (``removals``): a pass that would
+            # empty most of a list keeps it until a second agreeing pass.
+            warning = removals.hold(
+                repo,
+                connection_id,
+                KIND,
+                job,
+                total=int(totals.get(product, 0)),
+                gone=gone.get(product, ()),
+                what=f"do-not-source entries of job {product}",
+                now=now,
+            )
+            if warning is not None:
+                outcome.errors.append(warning)
+                held = True
+                continue
+            if gone.get(product):
+                result = conn.execute(
+                    sa.delete(E).where(
+                        E.c.tenant_id == tid,
+                        E.c.product_job_id == product,
+                        E.c.source == "ats",
+                        E.c.updated_at < info.started_at,
+                    )
+                )
+                outcome.removed += result.rowcount or 0
+            fullpass.record(repo, connection_id, KIND, job, info.started_at, now)
+        if not held:  # else the next account pass is full again (and may confirm)
+            fullpass.record(repo, connection_id, KIND, ACCOUNT_SCOPE, info.started_at, now)
+        return outcome
+
     def after_commit(self) -> None:
         changes: StatusChanges | None = getattr(self._changes, "pending", None)
         self._changes.pending = None
@@ -1031,8 +1195,16 @@ def sync_candidates(
     on_progress: ProgressCallback | None = None,
     product_job_id: str | None = None,
     workers: int | None = None,
+    reconcile: bool = True,
+    only_jobs: Collection[str] | None = None,
 ) -> list[RunReport]:
-    """Sync the pipeline of every linked (not closed) job of the session's connection.
+    """Walk the pipelines of the linked (not closed) jobs of the session's connection.
+
+    One walk feeds the do-not-source lists and the status flow-back of exported leads. It
+    reads the account-wide listing or each job's, whichever ``pipeline_plan.choose_plan``
+    finds cheaper (``product_job_id`` given: that job's listing only). ``reconcile=False``
+    never forces a due full pass (the status task leaves those to the candidates task);
+    ``only_jobs`` (ATS job ids) limits a per-job walk to those jobs.
 
     A job whose run fails for a job-specific reason (the ATS refused, a malformed payload) is
     recorded as failed, reported with status "failed", and the others go on; a job whose run
@@ -1042,29 +1214,69 @@ def sync_candidates(
     connection to the ATS's published concurrency and rate.
     """
     now = app.clock()
-    reconcile = reconcile_interval(session.settings, app.full_pass_overrides)
+    every = reconcile_interval(session.settings, app.full_pass_overrides)
     workers = workers or _positive_int(session.settings, "cnts_sync_workers", 1)
     with app.store.tenant(session.tenant) as repo:
         statement = repo.select(JobLink).where(JobLink.connection_id == session.connection_id)
         if product_job_id is not None:
             statement = statement.where(JobLink.product_job_id == product_job_id)
-        links = [link for link in repo.all(statement) if link.state != "closed"]
+        every_link = repo.all(statement)
+        links = sorted(
+            (link for link in every_link if link.state != "closed"),
+            key=lambda link: link.product_job_id,
+        )
         passes = fullpass.states(repo, session.connection_id, KIND)
-    plans = []
+        facts = _plan_facts(repo, session, links) if product_job_id is None else None
     never = fullpass.ScopeState(None, False)
-    for link in sorted(links, key=lambda link: link.product_job_id):
+
+    def due(scope: str) -> bool:
         # A pass in progress (a killed first pass, a full pass stopped at a checkpoint) is
         # resumed, never restarted: the full pass comes on the next run.
-        due = passes.get(link.ats_job_id, never).due(reconcile, now)
-        plans.append((link.ats_job_id, full or due))
+        return reconcile and passes.get(scope, never).due(every, now)
+
+    jobs = [
+        JobFacts(
+            link.ats_job_id,
+            facts.people.get(link.product_job_id, 0) if facts else 0,
+            passes.get(link.ats_job_id, never).last_full is not None,
+            due(link.ats_job_id),
+        )
+        for link in links
+    ]
+    account = passes.get(ACCOUNT_SCOPE, never)
+    plan = choose_plan(
+        jobs,
+        account_capable=facts is not None and facts.capable,
+        account_started=facts is not None and facts.account_started,
+        account_in_progress=account.in_progress,
+        account_full_due=due(ACCOUNT_SCOPE) or account.last_full is None,
+        mirror_jobs=facts.mirror_jobs if facts else len(jobs),
+        last_account_pages=facts.last_account_pages if facts else None,
+        page_size=PAGE_SIZE,
+        full=full,
+    )
+    if only_jobs is not None and not plan.account:
+        # The flow-back follows exported leads on closed jobs too (their pipelines still
+        # move); their do-not-source lists are left alone (see ``open_jobs``).
+        wanted = set(only_jobs)
+        walked = [p for p in plan.per_job if p[0] in wanted]
+        closed = {link.ats_job_id for link in every_link if link.state == "closed"}
+        walked += [(job, False) for job in sorted(wanted & closed)]
+        plan = attrs.evolve(plan, per_job=tuple(walked))
+    log.info("pipeline walk of %s: %s (%s)", session.label, _describe(plan), plan.reason)
+    plans = plan.scopes
     kind = CandidatesKind(
         default_country=session.settings.get("default_country"),
         page_size=PAGE_SIZE,
         fire=lambda changes: changes.fire(app.registry),
     )
+    kind.open_jobs = {link.ats_job_id: link.product_job_id for link in links}
+    if product_job_id is None:
+        # An account page keeps these jobs' people too, for the flow-back only.
+        kind.lead_jobs_kept = frozenset(only_jobs or ()) | _jobs_with_exported_leads(app, session)
     runner = SyncRunner(app.store, clock=app.clock)
     starts = runner.pass_starts(session, KIND, plans)
-    processes = worker_processes(app, session.settings, plans)
+    processes = 0 if plan.account else worker_processes(app, session.settings, plans)
     # What is alive now outlives the task, and a big sync allocates a page of objects after
     # another: the collector's full passes would walk that whole heap again and again
     # (~7% of the fetching process's CPU in bench/cnts_sync.py).
@@ -1074,6 +1286,87 @@ def sync_candidates(
 
             return sync_in_processes(app, session, kind, plans, starts, processes, on_progress)
         return _sync_here(runner, session, kind, plans, starts, workers, on_progress)
+
+
+@attrs.frozen
+class _PlanFacts:
+    capable: bool  # the plugin offers the account-wide listing
+    account_started: bool  # the account listing has a high-water mark
+    mirror_jobs: int
+    last_account_pages: int | None
+    people: dict[str, int]  # product job id -> its people from the ATS
+
+
+_R = table(SyncRun)
+_C = table(SyncCheckpoint)
+_J = table(JobRow)
+
+
+def _plan_facts(repo: TenantRepo, session: PluginSession, links: Sequence[JobLink]) -> _PlanFacts:
+    """What ``choose_plan`` weighs, in a handful of queries."""
+    info = getattr(session.plugin, "info", None)
+    capable = Capability.ACCOUNT_CANDIDATES in getattr(info, "capabilities", ())
+    if not capable or not links:
+        return _PlanFacts(capable, False, len(links), None, {})
+    conn = repo.session.connection()
+    tid, cid = repo.tenant_id, session.connection_id
+    high_water = conn.execute(
+        sa.select(_C.c.high_water).where(
+            _C.c.tenant_id == tid,
+            _C.c.connection_id == cid,
+            _C.c.kind == KIND,
+            _C.c.scope == ACCOUNT_SCOPE,
+        )
+    ).scalar()
+    mirror_jobs = conn.execute(
+        sa.select(sa.func.count()).where(_J.c.tenant_id == tid, _J.c.connection_id == cid)
+    ).scalar_one()
+    last = conn.execute(
+        sa.select(_R.c.progress)
+        .where(
+            _R.c.tenant_id == tid,
+            _R.c.connection_id == cid,
+            _R.c.kind == KIND,
+            _R.c.status == "succeeded",
+            _R.c.progress["scope"].as_string() == ACCOUNT_SCOPE,
+            _R.c.progress["mode"].as_string() == "full",
+        )
+        .order_by(_R.c.id.desc())
+        .limit(1)
+    ).scalar()
+    pages = last.get("pass_pages") if isinstance(last, dict) else None
+    people: dict[Any, Any] = dict(
+        conn.execute(
+            sa.select(E.c.product_job_id, sa.func.count())
+            .where(
+                E.c.tenant_id == tid,
+                E.c.source == "ats",
+                E.c.product_job_id.in_(sorted({link.product_job_id for link in links})),
+            )
+            .group_by(E.c.product_job_id)
+        ).all()
+    )
+    return _PlanFacts(
+        True,
+        high_water is not None,
+        int(mirror_jobs),
+        int(pages) if isinstance(pages, int) else None,
+        {str(k): int(v) for k, v in people.items()},
+    )
+
+
+def _jobs_with_exported_leads(app: Atsbridge, session: PluginSession) -> frozenset[str]:
+    with app.store.tenant(session.tenant) as repo:
+        return CandidatesKind().jobs_with_exported_leads(repo, session.connection_id)
+
+
+def _describe(plan: PipelinePlan) -> str:
+    parts = []
+    if plan.account:
+        parts.append("account-wide " + ("full" if plan.account_full else "incremental"))
+    if plan.per_job:
+        parts.append(f"{len(plan.per_job)} jobs on their own")
+    return ", ".join(parts) or "nothing to list"
 
 
 def _sync_here(

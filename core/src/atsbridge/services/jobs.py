@@ -7,10 +7,12 @@ Two sync kinds are registered:
   also drops mirror rows the ATS no longer lists, and refreshes edits an incremental listing
   cannot show (a job-post edit that leaves the job's ``updated_at`` alone): one runs by
   itself once the last is older than the ``jobs_full`` interval (a day; see ``fullpass``).
-* ``links`` asks the job status hook about linked jobs that are not closed, which is how a
-  *deleted* ATS job is noticed on incremental runs (a deletion never shows up among
-  "updated since" results). It is separate so that ``sync --jobs`` with no changes costs
-  exactly one request.
+* ``links`` is close propagation (``propagate_links``): the mirror's incremental listing
+  shows a linked job whose status changed (closed, reopened), so it reads that listing
+  unless a mirror pass already started since its last run, and asks the job status hook
+  only about open links whose job the mirror does not hold. ``--full`` asks about every
+  open link, which notices a *deleted* job at once (a deletion never shows up among
+  "updated since" results; the mirror's daily full pass notices it too).
 
 A linked job's state follows its ATS job: closing (or deleting) it closes the link and
 records ``job.closed`` once (and ``job.deleted`` for a deletion), reopening records
@@ -51,7 +53,7 @@ from atsbridge.services.sync import (
     register_kind,
 )
 from atsbridge.sessions import PluginSession
-from atsbridge.store import Connection, JobLink, TenantRepo
+from atsbridge.store import Connection, JobLink, SyncRun, TenantRepo
 from atsbridge.store import Job as JobRow
 from atsbridge.store.tables import table
 
@@ -523,9 +525,19 @@ class LinksKind:
 
     name = "links"
 
-    def __init__(self, app: Atsbridge, session: PluginSession, batch: int = STATUS_BATCH):
+    def __init__(
+        self,
+        app: Atsbridge,
+        session: PluginSession,
+        batch: int = STATUS_BATCH,
+        *,
+        unlisted_only: bool = False,
+    ):
         self.app = app
         self.batch = batch
+        # Only the open links whose job the mirror does not hold (the listing cannot show
+        # them); the others follow the mirror's listing.
+        self.unlisted_only = unlisted_only
         self.events = _Events(app, session.tenant, session.ats)
 
     def fetch(
@@ -537,6 +549,12 @@ class LinksKind:
             )
             if cursor is not None:
                 statement = statement.where(JobLink.ats_job_id > cursor)
+            if self.unlisted_only:
+                mirrored = select(JobRow.id).where(
+                    JobRow.connection_id == session.connection_id,
+                    JobRow.ats_id == JobLink.ats_job_id,
+                )
+                statement = statement.where(~mirrored.exists())
             ids = list(repo.all(statement.order_by(JobLink.ats_job_id).limit(self.batch)))
         if not ids:
             return FetchedPage(items=(), next_cursor=None)
@@ -605,7 +623,7 @@ def _run_jobs(
 def _run_links(
     app: Atsbridge, session: PluginSession, *, full: bool, on_progress: ProgressCallback | None
 ) -> list[RunReport]:
-    return [app.jobs.check_links(session, on_progress=on_progress)]
+    return app.jobs.propagate_links(session, full=full, on_progress=on_progress)
 
 
 register_kind(KindSpec("jobs", "--jobs", "mirror the ATS's jobs (search, import)", _run_jobs, 10))
@@ -613,7 +631,8 @@ register_kind(
     KindSpec(
         "links",
         "--links",
-        "ask the ATS about linked jobs (notices deleted jobs; close propagation)",
+        "close propagation: the mirror's listing, status reads of unlisted linked jobs "
+        "(--full: of every linked job, which notices a deletion at once)",
         _run_links,
         11,
     )
@@ -659,10 +678,80 @@ class JobService(Service):
     def check_links(
         self, session: PluginSession, *, on_progress: ProgressCallback | None = None
     ) -> RunReport:
-        # Always a fresh walk over the open links: no high-water applies.
+        """Ask the ATS about every open link (``sync --links --full``): finds deletions now."""
         return self.runner().run(
             session, LinksKind(self.app, session), full=True, on_progress=on_progress
         )
+
+    def propagate_links(
+        self,
+        session: PluginSession,
+        *,
+        full: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[RunReport]:
+        """Close propagation as the ``links`` task runs it (#15 item 3).
+
+        The job mirror's incremental listing already shows a linked job whose status
+        changed (closed or reopened: ``JobsKind.apply`` propagates it), so that listing is
+        read, unless a mirror pass started since this task last ran (the host runs both
+        every half hour: then it has read it already). Job status reads only cover the
+        open links the listing cannot show (no mirror row: not listed, confidential);
+        ``full`` reads every open link, which is how a deletion is noticed before the
+        mirror's next full pass (that notices it too).
+        """
+        reports = []
+        if not self._mirror_read_since_links(session):
+            try:
+                reports.append(self.sync_session(session, on_progress=on_progress))
+            except Conflict as exc:
+                # The jobs task is reading that listing right now: it propagates.
+                log.info("links of %s: %s", session.label, exc)
+        kind = LinksKind(self.app, session, unlisted_only=not full)
+        reports.append(self.runner().run(session, kind, full=True, on_progress=on_progress))
+        return reports
+
+    def _mirror_read_since_links(self, session: PluginSession) -> bool:
+        """Whether a whole mirror pass started after the last ``links`` run started (or,
+        before the first, after the newest link was made)."""
+        runs = table(SyncRun)
+        where = (
+            runs.c.tenant_id == sa.bindparam("tid"),
+            runs.c.connection_id == session.connection_id,
+        )
+        with self.store.tenant(session.tenant) as repo:
+            conn = repo.session.connection()
+            params = {"tid": repo.tenant_id}
+            last_links = conn.execute(
+                sa.select(sa.func.max(runs.c.started_at)).where(
+                    *where, runs.c.kind == "links", runs.c.status == "succeeded"
+                ),
+                params,
+            ).scalar()
+            if last_links is None:
+                # Never ran: the mirror pass must have started after the newest link was
+                # made (an import copies the mirror's state as of its last pass).
+                links = table(JobLink)
+                last_links = conn.execute(
+                    sa.select(sa.func.max(links.c.created_at)).where(
+                        links.c.tenant_id == sa.bindparam("tid"),
+                        links.c.connection_id == session.connection_id,
+                    ),
+                    params,
+                ).scalar()
+                if last_links is None:
+                    return True  # no links: nothing to propagate
+            passes = conn.execute(
+                sa.select(runs.c.progress).where(
+                    *where,
+                    runs.c.kind == "jobs",
+                    runs.c.status == "succeeded",
+                    runs.c.started_at > last_links,
+                ),
+                params,
+            ).scalars()
+            # A resumed run read only the rest of a pass begun earlier.
+            return any(not (p or {}).get("resumed_after_pages") for p in passes)
 
     # --- search -------------------------------------------------------------------------------
 

@@ -79,7 +79,6 @@ from atsbridge.services.sync import (
     PassInfo,
     ProgressCallback,
     RunReport,
-    SyncRunner,
     register_kind,
 )
 from atsbridge.sessions import PluginSession
@@ -1004,7 +1003,13 @@ class LeadService(Service):
         full: bool = False,
         on_progress: ProgressCallback | None = None,
     ) -> builtins.list[RunReport]:
-        """Walk the pipeline of each ATS job with exported leads, checkpointed per page."""
+        """Move exported leads from the pipeline walk the do-not-source lists also use.
+
+        Not a walk of its own (#15 item 2): the ``candidates`` kind's walk, on its own
+        checkpoints, limited to the jobs with exported leads when it lists job by job, and
+        never forcing a due full pass. Whichever of the two tasks runs first reads a change;
+        the other then finds nothing new (one request per listing).
+        """
         with self.store.tenant(session.tenant) as repo:
             scopes = sorted(
                 set(
@@ -1017,19 +1022,18 @@ class LeadService(Service):
                     )
                 )
             )
-        runner = SyncRunner(self.store, clock=self.app.clock)
-        reports = []
-        for scope in scopes:
-            kind = StatusKind(self.registry)
-            try:
-                reports.append(
-                    runner.run(session, kind, str(scope), full=full, on_progress=on_progress)
-                )
-            except (AuthError, AtsUnavailable):
-                raise
-            except AtsbridgeError as exc:  # one job's failure must not stop the others
-                log.warning("status sync of %s job %s failed: %s", session.label, scope, exc)
-        return reports
+        if not scopes:
+            return []
+        from atsbridge.services.cnts import sync_candidates  # cnts imports this module
+
+        return sync_candidates(
+            self.app,
+            session,
+            full=full,
+            on_progress=on_progress,
+            reconcile=False,
+            only_jobs=[str(scope) for scope in scopes],
+        )
 
     def observe_candidates(
         self, tenant: str, ats: str, ats_job_id: str, candidates: Iterable[Candidate]

@@ -77,9 +77,14 @@ class PageOutcome:
     removed: int = 0
     high_water: datetime | None = None
     errors: list[str] = attrs.Factory(list)
+    # Exported leads whose ATS status this page moved (the flow-back), when it fed any.
+    moved: int | None = None
 
     def counts(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in COUNT_KEYS}
+        counts = {k: getattr(self, k) for k in COUNT_KEYS}
+        if self.moved is not None:
+            counts["moved"] = self.moved
+        return counts
 
 
 @attrs.frozen
@@ -814,7 +819,9 @@ class SyncRunner:
             checkpoint = conn.execute(
                 _NEXT_PAGE, {**owner, "cpid": run.checkpoint_id, "b_cursor": following.dump()}
             )
-        counts = {k: run.counts.get(k, 0) + v for k, v in outcome.counts().items()}
+        counts = dict(run.counts)
+        for k, v in outcome.counts().items():
+            counts[k] = counts.get(k, 0) + v
         errors = [*run.errors, *outcome.errors][-100:] if outcome.errors else run.errors
         progress = self._progress(scope, following, run.pages + 1, run.resumed, now)
         if done:
