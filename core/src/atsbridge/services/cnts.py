@@ -1146,7 +1146,8 @@ class CandidatesKind:
             for product, key in conn.execute(stale):
                 gone[product].append(str(key))
             counted = sa.select(E.c.product_job_id, sa.func.count()).where(ours)
-            totals.update(conn.execute(counted.group_by(E.c.product_job_id)).tuples().all())
+            for product, count in conn.execute(counted.group_by(E.c.product_job_id)):
+                totals[product] = int(count)
         held = False
         for job, product in sorted(links.items()):
             # The same guard as a job's own full pass (``removals``): a pass that would
