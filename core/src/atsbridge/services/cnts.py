@@ -4,7 +4,9 @@ Two sources feed a job's list:
 
 * **ats**: the pipeline of the linked ATS job, every stage (rejected and hired included),
   synced by the ``candidates`` sync kind through the generic ``SyncRunner``: the first pass
-  of a job lists everything; later passes ask for ``updated_since`` (incremental).
+  lists everything; later passes ask for ``updated_since`` (incremental). The walk reads
+  the account-wide listing (scope ``*``; people of jobs not linked dropped here) or each
+  linked job's, whichever ``pipeline_plan`` estimates cheaper for the pass.
 * **file**: people imported from a CSV/xlsx file (``import_file``), atomically.
 
 **Removals.** An incremental listing only shows what changed, never what was deleted, so a

@@ -22,13 +22,14 @@ pushing leaves the row ``exporting`` until ``claimed_until``; the next drain the
 again and the plugin's look-up-before-create (by email) finds what the lost attempt made,
 so the replay creates nothing twice.
 
-Flow-back. ``sync_statuses`` (hourly) walks the pipeline of each job that has exported
-leads with the checkpointed sync runner (incremental after the first pass), matches people
-by candidate id or application id, and records a history row and fires
-``atsbridge_candidate_status_changed`` when a status or stage moved. The do-not-source sync
-already pages those pipelines and hands its pages to ``record_candidates`` too, so the funnel
-also moves with every do-not-source refresh, without a single extra request; whichever of
-the two sees a move first records it, and the other finds nothing left to change.
+Flow-back. Exported leads move with the pipeline walk of the do-not-source lists
+(``atsbridge.services.cnts``): each page it stores also goes to ``record_candidates``, in
+the page's transaction, which matches people by candidate id or application id and records
+a history row and fires ``atsbridge_candidate_status_changed`` when a status or stage moved.
+``sync_statuses`` (the hourly ``statuses`` task) runs that same walk, on the same
+checkpoints (account-wide, or the jobs with exported leads), never a walk of its own: a
+move is read once, by whichever task runs first, and the other pays one request per
+listing to find nothing new.
 """
 
 from __future__ import annotations
