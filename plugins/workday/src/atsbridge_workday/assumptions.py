@@ -39,6 +39,16 @@ REQUISITION_STATUS = {
 }
 UNKNOWN_REQUISITION_STATUS = JobStatus.ON_HOLD
 
+# --- requisition dates ---------------------------------------------------------------------
+
+# A requisition's opening date (Job.created_at, which the core's "most recent first" uses
+# when there is no update time): its Recruiting_Start_Date (notes 4.9). It is an xsd:date,
+# with or without an offset ("2026-10-01" or "2026-10-01-08:00"); it is read as midnight at
+# that offset, UTC without one. Target_Hire_Date is a plan, not a change: not used.
+# Requisition data carries no update time, so Job.updated_at stays empty; the transaction
+# log would give one only at an extra request per requisition (not spent).
+REQUISITION_OPENED_FIELD = "Recruiting_Start_Date"
+
 # --- pipeline stages -----------------------------------------------------------------------
 
 # Recruiting_Stage_ID values are tenant-configurable and undocumented; these follow the
@@ -61,6 +71,12 @@ UNKNOWN_STAGE_STATUS = CandidateStatus.IN_REVIEW
 WITHDRAWN_DISPOSITION_MARKER = "WITHDR"
 # Some versions require a stage on a new job application (notes 4.9); new leads enter here.
 NEW_APPLICATION_STAGE = "REVIEW"
+
+# The account-wide listing: Get_Candidates with no Job_Requisition_Reference (notes 5), the
+# transaction log window for updated_since. Each application is listed on its requisition;
+# one naming it by WID only is resolved to its Job_Requisition_ID by one Get_Job_Requisitions
+# per page for the WIDs not seen before in the session (a WID Workday does not know then
+# stays the job id). Several applications of one person on one requisition: the latest.
 
 # --- lead push -----------------------------------------------------------------------------
 

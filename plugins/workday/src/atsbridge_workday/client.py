@@ -229,6 +229,7 @@ class WorkdayClient:
         self.config = config
         self.clock = clock
         self._aliases: dict[str, frozenset[str]] = {}  # requisition id -> all its ids
+        self._by_wid: dict[str, str] = {}  # requisition WID -> Job_Requisition_ID
         # Recruiting_Stage_IDs seen in this tenant's Get_Candidates answers, by upper case.
         self._stages: dict[str, str] = {}
         self._save_secrets = save_secrets
@@ -395,7 +396,7 @@ class WorkdayClient:
         page, through = _parse_cursor(query.cursor)
         if query.updated_since is not None and through is None:
             through = self.clock.now()
-        version, job_id = self.config.api_version, query.one_job()
+        version, job_id = self.config.api_version, query.job_ats_id
 
         def build(p: int) -> ET.Element:
             return mapping.get_candidates(
@@ -408,8 +409,13 @@ class WorkdayClient:
             )
 
         op, nxt = self._page(build, page, query.page_size)
+        records = self._learn(mapping.parse_candidates(op))
+        cursor = _cursor(nxt, through if query.updated_since else None) if nxt else None
+        if job_id is None:  # account-wide: each application on its own requisition
+            names = self._business_ids(records)
+            return Page([c for r in records for c in r.on_each_job(names)], cursor)
         items = []
-        for record in self._learn(mapping.parse_candidates(op)):
+        for record in records:
             candidate = self._on_job(record, job_id)
             if candidate is None:
                 log.warning(
@@ -421,7 +427,35 @@ class WorkdayClient:
                 )
                 candidate = record.listed(job_id)
             items.append(candidate)
-        return Page(items, _cursor(nxt, through if query.updated_since else None) if nxt else None)
+        return Page(items, cursor)
+
+    def _business_ids(self, records: list[mapping.CandidateRecord]) -> dict[str, str]:
+        """WID -> Job_Requisition_ID for the requisitions these applications name by WID
+        only: one Get_Job_Requisitions for the WIDs not met before (see assumptions)."""
+        wanted = {
+            app.job_id
+            for record in records
+            for app in record.applications
+            if app.job_id and mapping.is_wid(app.job_id) and app.job_id not in self._by_wid
+        }
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), U.STATUS_BATCH):
+            batch = ordered[start : start + U.STATUS_BATCH]
+            op = mapping.get_job_requisitions_by_id(self.config.api_version, batch)
+            try:
+                response = self.call(op)
+            except WorkdayFault as exc:
+                if exc.status_code != 404:
+                    raise
+                response = None  # a tenant faulting on an unknown WID: they stay WIDs
+            for el in children(child(response, "Response_Data"), "Job_Requisition"):
+                business = mapping.requisition_business_id(el)
+                for other in mapping.requisition_ids(el):
+                    if business and other != business:
+                        self._by_wid[other] = business
+            for wid in batch:
+                self._by_wid.setdefault(wid, wid)
+        return self._by_wid
 
     def _on_job(self, record: mapping.CandidateRecord, job_id: str) -> Candidate | None:
         """``record`` on requisition ``job_id``, matching its applications by any of the

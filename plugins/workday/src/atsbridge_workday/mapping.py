@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 import attrs
@@ -52,6 +52,20 @@ def _datetime(value: str | None, record: str, field: str) -> datetime | None:
     except ValueError:
         raise PayloadError(record, field, f"not an ISO date-time: {value[:40]!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_XSD_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?")
+
+
+def _opened(value: str | None, record: str, field: str) -> datetime | None:
+    """An xsd:date (or a dateTime) as a moment: midnight at its offset, else UTC."""
+    if value is None:
+        return None
+    match = _XSD_DATE.fullmatch(value.strip())
+    if match is None:
+        return _datetime(value, record, field)
+    day, offset = match.groups()
+    return _datetime(f"{day}T00:00:00{offset or 'Z'}", record, field)
 
 
 def _int(value: str | None, record: str, field: str) -> int | None:
@@ -373,6 +387,7 @@ def parse_requisition(el: ET.Element, index: int = 0) -> Job:
     if status_raw is None:
         raise PayloadError(record, "Job_Requisition_Status_Reference", "missing")
     location = parse_location(_requisition_field(data, "Primary_Location_Reference"))
+    opened = text(_requisition_field(data, U.REQUISITION_OPENED_FIELD))
     return Job(
         ats_id=req_id,
         title=title,
@@ -382,6 +397,7 @@ def parse_requisition(el: ET.Element, index: int = 0) -> Job:
         locations=(location,) if location else (),
         description=text(_requisition_field(data, "Job_Description_Summary"))
         or text(_requisition_field(data, "Job_Description")),
+        created_at=_opened(opened, record, U.REQUISITION_OPENED_FIELD),
     )
 
 
@@ -391,6 +407,16 @@ def requisition_ids(el: ET.Element) -> frozenset[str]:
     ids = set(ref_ids(child(el, "Job_Requisition_Reference")).values())
     own = text(_requisition_field(data, "Job_Requisition_ID"))
     return frozenset(ids | ({own} if own else set()))
+
+
+def requisition_business_id(el: ET.Element) -> str | None:
+    """A requisition element's Job_Requisition_ID, wherever its version puts it."""
+    own = ref_ids(child(el, "Job_Requisition_Reference")).get(U.REQUISITION_ID_TYPE)
+    return own or text(_requisition_field(child(el, "Job_Requisition_Data"), "Job_Requisition_ID"))
+
+
+def is_wid(value: str) -> bool:
+    return _WID.fullmatch(value) is not None
 
 
 def parse_requisitions(op: ET.Element) -> list[Job]:
@@ -421,6 +447,10 @@ class Application:
         return U.STAGE_STATUS.get(self.stage.upper(), U.UNKNOWN_STAGE_STATUS)
 
 
+def _stamp(app: Application) -> datetime:
+    return app.updated_at or datetime.min.replace(tzinfo=UTC)
+
+
 @attrs.frozen
 class CandidateRecord:
     """One Workday candidate with every job application they hold."""
@@ -445,8 +475,22 @@ class CandidateRecord:
         apps = [a for a in self.applications if a.job_ids & wanted]
         if not apps:
             return None
-        app = max(apps, key=lambda a: a.updated_at or datetime.min.replace(tzinfo=UTC))
+        app = max(apps, key=_stamp)
         return self._candidate(job_id, app)
+
+    def on_each_job(self, names: Mapping[str, str]) -> list[Candidate]:
+        """This person once per requisition applied to (the latest application on each),
+        the requisition named by ``names[id]`` where given (a WID's business id); an
+        application naming no requisition is left out."""
+        latest: dict[str, Application] = {}
+        for app in self.applications:
+            if not app.job_id:
+                continue
+            job_id = names.get(app.job_id, app.job_id)
+            held = latest.get(job_id)
+            if held is None or _stamp(app) > _stamp(held):
+                latest[job_id] = app
+        return [self._candidate(job_id, app) for job_id, app in latest.items()]
 
     def listed(self, job_id: str) -> Candidate:
         """This person as a requisition's listing returned them, with no application on it

@@ -24,6 +24,7 @@ CAPABILITIES: frozenset[Capability] = frozenset(
     (
         Capability.JOBS,
         Capability.CANDIDATES,
+        Capability.ACCOUNT_CANDIDATES,
         Capability.JOB_STATUS,
         Capability.LEAD_PUSH,
         Capability.RESUME,

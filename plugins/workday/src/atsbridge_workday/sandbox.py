@@ -18,7 +18,7 @@ import math
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import attrs
 from atsbridge.model import CandidateStatus, JobStatus, SandboxOptions
@@ -91,6 +91,10 @@ SEED_STAGE = {
     "withdrawn": ("REVIEW", "CANDIDATE_WITHDREW"),
 }
 MAX_COUNT = 999
+# The tenant's time zone: its xsd:dates carry the offset, as Workday writes them
+# ("2026-10-01-08:00").
+TENANT_TZ = timezone(timedelta(hours=-8))
+TENANT_OFFSET = "-08:00"
 
 
 class Fault(Exception):
@@ -129,6 +133,10 @@ class Requisition:
     country_code: str
     description: str
     updated_at: datetime
+    # Recruiting_Start_Date (the opening) and Target_Hire_Date: xsd:dates in the tenant's
+    # time zone. There is no update time in requisition data (the transaction log has it).
+    recruiting_start: date | None = None
+    target_hire: date | None = None
 
 
 @attrs.define
@@ -205,6 +213,8 @@ class WorkdaySandbox(Sandbox):
                 country_code=job.place.country_code,
                 description=job.description,
                 updated_at=job.updated_at,
+                recruiting_start=job.created_at.astimezone(TENANT_TZ).date(),
+                target_hire=(job.created_at + timedelta(days=90)).astimezone(TENANT_TZ).date(),
             )
             self.requisitions[req.req_id] = req
             for p in world.pipelines[job.key]:
@@ -316,6 +326,13 @@ class WorkdaySandbox(Sandbox):
         with self.lock:
             req = self._find_req(job_id)
             req.status = raw
+            req.updated_at = self._bump(req.updated_at)
+
+    def set_recruiting_start(self, job_id: str, day: date | None) -> None:
+        """Set (or clear) a requisition's Recruiting_Start_Date."""
+        with self.lock:
+            req = self._find_req(job_id)
+            req.recruiting_start = day
             req.updated_at = self._bump(req.updated_at)
 
     def rename_job(self, job_id: str, title: str) -> None:
@@ -601,13 +618,20 @@ class WorkdaySandbox(Sandbox):
             sub(detail, "Job_Posting_Title", req.title)
             sub(detail, "Job_Description_Summary", req.description)
             holder = sub(data, "Hiring_Requirement_Data")
+            dates = detail
         else:
             sub(data, "Job_Posting_Title", req.title)
             sub(data, "Number_of_Openings", "1")
             sub(data, "Job_Description_Summary", req.description)
-            holder = data
+            holder = dates = data
         loc = reference(holder, "Primary_Location_Reference", "Location_ID", req.location_id)
         loc.set(wd("Descriptor"), req.location_name)
+        for field, day in (
+            ("Recruiting_Start_Date", req.recruiting_start),
+            ("Target_Hire_Date", req.target_hire),
+        ):
+            if day is not None:
+                sub(dates, field, day.isoformat() + TENANT_OFFSET)
 
     def _get_candidates(self, op: ET.Element, version: str) -> ET.Element:
         name = "Get_Candidates_Request"
