@@ -74,6 +74,7 @@ class Counter:
 
     def __init__(self, sandbox: Any):
         self.sandbox = sandbox
+        self.last: Any = None
 
     def start(self) -> None:
         self.sandbox.clear_log()
@@ -85,10 +86,10 @@ class Counter:
         return self.sandbox.rate_limit_violations
 
     def measure(self, run: Callable[[], Any]) -> tuple[int, float, int]:
-        """(requests, wall seconds, 429s) of ``run()``."""
+        """(requests, wall seconds, 429s) of ``run()``; its result kept in ``last``."""
         self.start()
         t0 = time.perf_counter()
-        run()
+        self.last = run()
         return self.requests(), time.perf_counter() - t0, self.throttled()
 
 
@@ -154,10 +155,15 @@ def _bench(app: Atsbridge, ats: str, args: argparse.Namespace) -> dict[str, Any]
         requests, wall, throttled = counter.measure(lambda: host_run(app, ats, "candidates"))
         floor = requests / rate_of(sandbox)
         out["initial"] = (requests, wall, floor, throttled)
+        # The listing pages the walk read (account-wide, or every job's): the target is
+        # requests <= the account-wide plan's pages + 2.
+        pages = sum(r.pages for r in counter.last)
+        scopes = sorted({r.scope for r in counter.last})
+        plan = "account-wide" if scopes == ["*"] else f"{len(scopes)} listings"
         print(
-            f"(a) initial do-not-source pass: {requests} requests, {wall:.1f} s wall, "
-            f"floor {floor:.1f} s, ratio {wall / floor if floor else float('nan'):.2f}, "
-            f"{throttled} x 429"
+            f"(a) initial do-not-source pass ({plan}, {pages} pages): {requests} requests, "
+            f"{wall:.1f} s wall, floor {floor:.1f} s, "
+            f"ratio {wall / floor if floor else float('nan'):.2f}, {throttled} x 429"
         )
         for kind in DAY_KINDS:  # settle: each kind's own first pass is not an idle run
             host_run(app, ats, kind)
