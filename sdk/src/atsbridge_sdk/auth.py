@@ -19,6 +19,7 @@ from atsbridge.errors import AtsUnavailable, AuthError
 
 from atsbridge_sdk.bounded import bounded_transport, read_capped, request_deadline
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
+from atsbridge_sdk.http import refused_connection, refused_is_final
 from atsbridge_sdk.redact import redact, register_secret
 
 
@@ -148,6 +149,12 @@ class _OAuth2(httpx.Auth):
                     read_capped(response, self.max_token_bytes, what="token endpoint")
             except httpx.TransportError as exc:
                 reason = type(exc).__name__
+                if isinstance(exc, httpx.ConnectError) and refused_connection(exc):
+                    reason = "connection refused"
+                    if refused_is_final():
+                        raise AtsUnavailable(
+                            f"token endpoint {self.token_url}: {reason} after {attempt} attempt(s)"
+                        ) from None
             else:
                 if response.status_code < 500 and response.status_code != 429:
                     return response

@@ -8,13 +8,15 @@ and turns failures into the core's errors with secrets masked.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import email.utils
 import logging
 import math
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +36,44 @@ from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.redact import redact, register_secret
 
 log = logging.getLogger("atsbridge.http")
+# One line per retry ("retrying (2/6) ..."): the CLI shows this logger on stderr, so a person
+# waiting on a slow or dead ATS sees why; other hosts leave it at INFO with the rest.
+retry_log = logging.getLogger("atsbridge.http.retry")
+
+# Set by ``refused_fails_fast()``: a refused connection is then final, not retried. A check
+# or connect asks whether the ATS answers now; backing off for 13 s before saying "no" helps
+# nobody, while a sync keeps retrying (the ATS may be restarting).
+_REFUSED_FAILS_FAST: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "atsbridge_refused_fails_fast", default=False
+)
+
+
+@contextlib.contextmanager
+def refused_fails_fast() -> Iterator[None]:
+    """Within this block, a connection refused by the ATS's host is not retried."""
+    token = _REFUSED_FAILS_FAST.set(True)
+    try:
+        yield
+    finally:
+        _REFUSED_FAILS_FAST.reset(token)
+
+
+def refused_is_final() -> bool:
+    """Whether the caller is inside ``refused_fails_fast()``."""
+    return _REFUSED_FAILS_FAST.get()
+
+
+def refused_connection(exc: BaseException) -> bool:
+    """Whether a transport error is, underneath, the host refusing the connection."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return "connection refused" in str(exc).lower()
+
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -348,6 +388,9 @@ class HttpClient:
         # Events and messages carry the redacted URL: some ATSs take keys as query parameters.
         event_url = self._redact(url)
         shown = f"{method} {event_url}"
+        # Errors name the host too: "GET /postings" alone does not say which ATS is down.
+        target = self._http.build_request(method, url).url
+        where = f"{method} {self._redact(str(target.copy_with(query=None)))}"
         attempt = 0
         while True:
             attempt += 1
@@ -366,11 +409,12 @@ class HttpClient:
                     read_capped(response, self.max_response_bytes, what=shown)
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                reason = f"{type(exc).__name__}"
+                refused = isinstance(exc, httpx.ConnectError) and refused_connection(exc)
+                reason = "connection refused" if refused else f"{type(exc).__name__}"
                 if time.monotonic() - real_start >= budget:
                     reason = f"no complete answer within the {budget:g}s deadline"
                 hint = None
-                retryable = retry_ok or never_sent
+                retryable = (retry_ok or never_sent) and not (refused and refused_is_final())
                 status = None
             else:
                 status = response.status_code
@@ -388,17 +432,31 @@ class HttpClient:
             finally:
                 self.limiter.release()
             spent = self.clock.monotonic() - started
-            delay = hint if hint is not None else self.retry.backoff(attempt, self._rng)
+            final = not retryable or attempt >= self.retry.max_attempts
+            delay = (
+                hint
+                if hint is not None
+                else 0.0
+                if final
+                else self.retry.backoff(attempt, self._rng)
+            )
             if hint is not None:
                 self.limiter.pause_for(hint)
             out_of_time = spent + delay > self.retry.total_budget
-            if not retryable or attempt >= self.retry.max_attempts or out_of_time:
+            if final or out_of_time:
                 self._emit(HttpEvent("error", method, event_url, status, attempt, reason=reason))
-                raise AtsUnavailable(f"{shown}: {reason} after {attempt} attempt(s)")
+                raise AtsUnavailable(f"{where}: {reason} after {attempt} attempt(s)")
             self._emit(
                 HttpEvent("retry", method, event_url, status, attempt, wait=delay, reason=reason)
             )
-            log.info("retrying %s after %s (attempt %d, wait %.2fs)", shown, reason, attempt, delay)
+            retry_log.info(
+                "retrying (%d/%d) %s after %s, in %.1fs...",
+                attempt + 1,
+                self.retry.max_attempts,
+                where,
+                reason,
+                delay,
+            )
             self.clock.sleep(delay)
 
     def _observe_limits(self, response: httpx.Response) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import update_wrapper
 from typing import Any, TypeVar
 
@@ -79,12 +80,41 @@ _handler = _StderrHandler()
 _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
 
+# The SDK's "retrying (2/6) GET https://host/path after ..." lines, shown as they are: a
+# person waiting on a slow or dead ATS sees why it takes long.
+_retry_handler = _StderrHandler()
+_retry_handler.setFormatter(logging.Formatter("%(message)s"))
+
+
 def _setup_logging(verbosity: int) -> None:
     root = logging.getLogger()
     if _handler not in root.handlers:
         root.addHandler(_handler)
     install_redaction(root)
     root.setLevel([logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)])
+    retries = logging.getLogger("atsbridge.http.retry")
+    if _retry_handler not in retries.handlers:
+        retries.addHandler(_retry_handler)
+    install_redaction(retries)
+    retries.setLevel(logging.INFO)
+    retries.propagate = verbosity > 0  # with -v the root handler shows them (once)
+    if verbosity > 0:
+        retries.removeHandler(_retry_handler)
+
+
+@contextmanager
+def refused_fails_fast() -> Iterator[None]:
+    """A refused connection is final inside (``check``, ``connect``: is it up *now*?).
+
+    The SDK's HTTP client reads the flag; plugins that do not use it are unaffected.
+    """
+    try:
+        from atsbridge_sdk.http import refused_fails_fast as sdk_flag
+    except ImportError:  # the core runs without the SDK; nothing to tell then
+        yield
+        return
+    with sdk_flag():
+        yield
 
 
 def echo_error(message: str) -> None:

@@ -9,7 +9,7 @@ import click
 
 from atsbridge.api import Atsbridge
 from atsbridge.cli._output import console, emit_json, hint, table, when
-from atsbridge.cli._root import app_from, pass_app
+from atsbridge.cli._root import app_from, pass_app, refused_fails_fast
 from atsbridge.config import load_config
 from atsbridge.errors import BadInput
 from atsbridge.services import connection_settings
@@ -55,7 +55,8 @@ def connect(
     check_tenant_key(tenant)
     app.plugin(ats)  # an unknown ATS is reported before stdin is read
     config = load_config(config_source)
-    view = app.connections.connect(tenant, ats, config, check=not no_check, replace=replace)
+    with refused_fails_fast():
+        view = app.connections.connect(tenant, ats, config, check=not no_check, replace=replace)
     if as_json:
         emit_json({**view.to_json(), "changes": [c.to_json() for c in view.changes]})
         return
@@ -150,7 +151,8 @@ def settings(
 @pass_app
 def check(app: Atsbridge, tenant: str, ats: str, as_json: bool) -> None:
     """Test TENANT's stored ATS connection (authenticates against the ATS)."""
-    view = app.connections.check(tenant, ats)
+    with refused_fails_fast():
+        view = app.connections.check(tenant, ats)
     if as_json:
         emit_json({"tenant": tenant, "ats": ats, "ok": True, "checked_at": view.last_checked_at})
         return
