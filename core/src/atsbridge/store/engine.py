@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SAWarning
 from sqlalchemy.pool import StaticPool
 
 from atsbridge import paths
@@ -23,9 +24,12 @@ SQLITE_BEGIN = "atsbridge_sqlite_begin"
 def parse_url(url: str | None) -> URL:
     """Turn ``--db`` / ATSBRIDGE_DB into a URL; None means the default SQLite file."""
     raw = url or paths.default_db_url()
+    if "\x00" in raw:
+        raise BadInput("--db: the URL contains a NUL character")
     try:
         parsed = make_url(raw)
-    except ArgumentError:
+        parsed.port  # noqa: B018 - parsed lazily; a bad port ("[::1:5432") raises here
+    except (ArgumentError, ValueError):
         raise BadInput(f"--db: not a database URL: {_safe(raw)}") from None
     backend, _, driver = parsed.drivername.partition("+")
     if backend in ("postgresql", "postgres"):
@@ -71,9 +75,34 @@ def _create_private(path: Path) -> None:
 
 
 def create_engine(url: URL) -> Engine:
-    if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    return sa.create_engine(url, pool_pre_ping=True)
+    try:
+        with warnings.catch_warnings():
+            # SQLAlchemy only warns about query options a driver ignores ("?mode=ro"
+            # without uri=true): the operator asked for something that will not happen.
+            warnings.simplefilter("error", SAWarning)
+            if url.get_backend_name() == "sqlite":
+                return _sqlite_engine(url)
+            return sa.create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, SAWarning, TypeError, ValueError) as exc:
+        # An unknown driver or query option: a one-line answer, not a traceback.
+        raise BadInput(f"--db: unusable URL {display_url(url)}: {_first_line(exc)}") from None
+
+
+def check_connect(engine: Engine) -> None:
+    """Open one connection, so an unreachable or unusable database is one error naming
+    ``--db`` (exit 2) rather than a driver traceback from wherever it is first used."""
+    try:
+        with engine.connect():
+            pass
+    except (DBAPIError, OSError) as exc:
+        raise BadInput(f"--db: cannot open {display_url(engine.url)}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    line = text[0] if text else type(original).__name__
+    return line.split(" (Background on this")[0][:300]
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -82,8 +111,13 @@ def _sqlite_engine(url: URL) -> Engine:
     if path is None:
         kwargs["poolclass"] = StaticPool  # one shared in-memory database
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _create_private(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
+        except OSError as exc:
+            raise BadInput(
+                f"--db: cannot create the database file {path}: {exc.strerror or exc}"
+            ) from None
     engine = sa.create_engine(url, **kwargs)
 
     @sa.event.listens_for(engine, "connect")

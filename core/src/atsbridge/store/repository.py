@@ -27,7 +27,13 @@ from sqlmodel import Session, select
 from atsbridge import paths
 from atsbridge.errors import NotFound
 from atsbridge.store import migrate
-from atsbridge.store.engine import SQLITE_BEGIN, create_engine, parse_url, sqlite_path
+from atsbridge.store.engine import (
+    SQLITE_BEGIN,
+    check_connect,
+    create_engine,
+    parse_url,
+    sqlite_path,
+)
 from atsbridge.store.tables import TENANT_TABLES, Connection, Tenant, TenantOwned, table
 
 M = TypeVar("M", bound=TenantOwned)
@@ -49,16 +55,19 @@ class Store:
         self.clock = clock
         # SQLite (WAL): a deferred transaction that reads, then writes, fails at once with
         # "database is locked" when another connection committed in between (its snapshot
-        # went stale; the busy timeout cannot help). A process writing from several threads
-        # (the host) sets this so every outermost transaction takes the write lock up front
-        # and waits its turn. Nested sessions of one thread stay deferred (no self-deadlock).
-        self.sqlite_immediate = False
+        # went stale; the busy timeout cannot help). So every outermost transaction takes
+        # the write lock up front and waits its turn (busy timeout), in every process: a CLI
+        # command beside a running host or another import included. Reads that must not
+        # queue behind writers use plain connections (``engine.connect()``). Nested
+        # sessions of one thread stay deferred (no self-deadlock).
+        self.sqlite_immediate = True
         # Processes that write one SQLite file in turns (the candidate sync's workers) share
         # a lock taken around each immediate transaction: SQLite's busy handler waits by
         # sleeping, ever longer, and two busy writers spent half their time asleep.
         self.write_gate: AbstractContextManager[Any] | None = None
         self._nesting = threading.local()
         if migrate_now:
+            check_connect(self.engine)
             migrate.ensure_current(self.engine)
 
     @property
