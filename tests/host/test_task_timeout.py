@@ -66,3 +66,6 @@ def test_a_trickling_ats_is_abandoned_at_the_task_timeout(sqlite_app, stub) -> N
                 )
             ).all()
         assert running == []
+    # The server gone, the stuck call fails and its thread returns: no longer stuck (and
+    # nothing of this test logs into the next one).
+    wait_for(lambda: host.stuck_tasks() == [], timeout=30, what="the abandoned thread")

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import SchemaError
 
+from atsbridge import jsontext
 from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
 from atsbridge.references import ReferencePolicy
 from atsbridge.secrets import is_reference, resolve_leniently
@@ -41,13 +42,7 @@ def load_config(source: str | Path | IO[str]) -> Any:
         raise BadInput(f"--config: cannot read {source}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise BadInput(f"--config: {source} is not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        # exc.msg only describes the syntax; the document may hold secrets, so no excerpt.
-        raise BadInput(
-            f"--config: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    return jsontext.loads(text, "--config")
 
 
 def validate_config(

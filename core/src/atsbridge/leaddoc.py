@@ -16,13 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from atsbridge import jsontext
 from atsbridge.config import describe_errors
 from atsbridge.errors import BadInput, ConfigError
 from atsbridge.model import Attachment, Education, Experience, Lead, Location
@@ -221,12 +221,7 @@ def load(source: str | Path) -> Any:
         raise BadInput(f"LEAD.json: cannot read {source}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise BadInput(f"LEAD.json: {source} is not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(
-            f"LEAD.json: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    return jsontext.loads(text, "LEAD.json")
 
 
 def resume_from_file(path: str | Path) -> Attachment:
@@ -293,6 +288,7 @@ def validate(document: Any, resume: Attachment | None = None) -> tuple[dict[str,
     ``resume`` is the ``--resume`` file, if any. Raises ``LeadDocumentError`` listing every
     problem, one per line.
     """
+    jsontext.check_depth(document, "lead")  # the schema validation below recurses
     if not isinstance(document, dict):
         raise LeadDocumentError([f"{PREFIX}: must be a JSON object"])
     problems = describe_errors(_VALIDATOR, document, PREFIX)

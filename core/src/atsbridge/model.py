@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -242,9 +243,32 @@ class Experience:
     description: str | None = None
 
 
+# Characters never sent in a file name: controls (NUL, CR/LF: header injection in a
+# multipart part), the Unicode line separators, and bidirectional overrides (an
+# "exe.pdf" that reads as "fdp.exe").
+_UNSAFE_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_filename(name: str) -> str:
+    """``name`` as it may be sent to an ATS: its last path part only (no ``../``), no
+    control or direction characters, no leading dots, at most 255 characters with its
+    extension kept; "resume" when nothing is left."""
+    base = re.split(r"[/\\]", str(name))[-1]
+    base = _UNSAFE_NAME.sub("", base).strip().lstrip(".").strip()
+    stem, dot, ext = base.rpartition(".")
+    if not stem:  # no extension (or only one)
+        stem, dot, ext = base, "", ""
+    if len(ext) > 16:
+        stem, dot, ext = base, "", ""
+    stem = stem[: 255 - len(dot) - len(ext)].rstrip(". ")
+    return f"{stem or 'resume'}{dot}{ext}"
+
+
 @attrs.frozen
 class Attachment:
-    filename: str
+    # Sanitised here, so that every way a lead is made (CLI, API, a stored lead) sends
+    # the same safe name.
+    filename: str = attrs.field(converter=safe_filename)
     content_type: str
     content: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
 

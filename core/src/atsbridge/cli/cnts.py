@@ -11,7 +11,7 @@ from atsbridge.cli._output import console, emit_json, table, when
 from atsbridge.cli._progress import progress_option, run_progress
 from atsbridge.cli._root import pass_app
 from atsbridge.errors import BadInput
-from atsbridge.services.cnts import SOURCES, Person
+from atsbridge.services.cnts import MAX_INT64, SOURCES, Person
 
 
 @click.group()
@@ -24,8 +24,8 @@ def cnts() -> None:
 @click.argument("product_job_id")
 @click.option("--search", "-s", metavar="Q", help="Part of a name, email, LinkedIn URL or phone.")
 @click.option("--source", type=click.Choice(SOURCES), help="Only entries from this source.")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_INT64), default=100, show_default=True)
+@click.option("--offset", type=click.IntRange(0, MAX_INT64), default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def list_entries(
@@ -193,7 +193,13 @@ def list_imports(app: Atsbridge, tenant: str, product_job_id: str, as_json: bool
 @cnts.command("remove")
 @click.argument("tenant")
 @click.argument("product_job_id")
-@click.option("--import", "import_id", type=int, metavar="ID", help="Undo this import.")
+@click.option(
+    "--import",
+    "import_id",
+    type=click.IntRange(1, MAX_INT64),
+    metavar="ID",
+    help="Undo this import.",
+)
 @click.option("--email", metavar="E", help="Remove the file entries with this email.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app

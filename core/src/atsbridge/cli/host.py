@@ -55,7 +55,11 @@ def host() -> None:
     default="info",
     show_default=True,
 )
-@click.option("--metrics-port", type=int, help="Serve /metrics and /healthz on this port.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve /metrics and /healthz on this port.",
+)
 @click.option(
     "--metrics-host", default="127.0.0.1", show_default=True, help="Address to serve them on."
 )

@@ -27,7 +27,9 @@ def jobs() -> None:
     show_default=True,
     help="Jobs per page.",
 )
-@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many (paging).")
+@click.option(
+    "--offset", type=click.IntRange(0, 2**63 - 1), default=0, help="Skip this many (paging)."
+)
 @click.option("-q", "--ids", "ids_only", is_flag=True, help="Print only the ATS job ids.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app

@@ -51,7 +51,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import col, select
 
 from atsbridge import __version__
-from atsbridge.errors import AtsbridgeError, Conflict
+from atsbridge.errors import AtsbridgeError, BadInput, Conflict
 from atsbridge.host import logs
 from atsbridge.host.leases import (
     Claim,
@@ -210,6 +210,21 @@ class Host:
             self._sqlite_lock = SqliteHostLock(store.sqlite_file)
             self._sqlite_lock.acquire()
         try:
+            # The metrics port first: a port that cannot be had is an error before any task
+            # is scheduled, not after some have run.
+            if self.config.metrics_port is not None:
+                self._metrics_server = MetricsServer(self.metrics, self.health)
+                try:
+                    self.metrics_port = self._metrics_server.start(
+                        self.config.metrics_host, self.config.metrics_port
+                    )
+                except (OSError, OverflowError) as exc:
+                    self._metrics_server = None
+                    reason = getattr(exc, "strerror", None) or str(exc)
+                    raise BadInput(
+                        f"--metrics-port {self.config.metrics_port}: cannot listen on "
+                        f"{self.config.metrics_host}: {reason}"
+                    ) from None
             self._check_secrets()
             previous = self.registry.processes().get(self.host_id)
             self.registry.register(
@@ -242,12 +257,10 @@ class Host:
                 target=self._heartbeat_loop, name="atsbridge-heartbeat", daemon=True
             )
             self._heartbeat_thread.start()
-            if self.config.metrics_port is not None:
-                self._metrics_server = MetricsServer(self.metrics, self.health)
-                self.metrics_port = self._metrics_server.start(
-                    self.config.metrics_host, self.config.metrics_port
-                )
         except BaseException:
+            if self._metrics_server is not None:
+                self._metrics_server.stop()
+                self._metrics_server = None
             self._release_sqlite_lock()
             raise
         log.info(

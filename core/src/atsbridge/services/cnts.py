@@ -113,6 +113,8 @@ log = logging.getLogger(__name__)
 KIND = "candidates"
 FULL_MARK_KIND = fullpass.mark_kind(KIND)
 SOURCES = ("ats", "file")
+MAX_SEARCH = 512  # characters of a list search
+MAX_INT64 = 2**63 - 1  # the largest LIMIT/OFFSET the databases take
 STRONG_KINDS = ("email", "linkedin", "phone")
 RULES = ("email", "linkedin", "phone", "name+company", "name+city")
 
@@ -1660,8 +1662,15 @@ class CntsService(Service):
         LinkedIn URL or phone, ignoring case and accents."""
         if source is not None and source not in SOURCES:
             raise BadInput(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
-        if limit < 1 or offset < 0:
-            raise BadInput("--limit must be at least 1 and --offset not negative")
+        if not (1 <= limit <= MAX_INT64 and 0 <= offset <= MAX_INT64):
+            raise BadInput(
+                f"--limit must be 1 to {MAX_INT64} and --offset 0 to {MAX_INT64} "
+                "(a database integer)"
+            )
+        if search is not None and len(search) > MAX_SEARCH:
+            # A LIKE pattern that long is refused by SQLite ("too complex"); no name, email
+            # or URL is that long anyway.
+            raise BadInput(f"--search: longer than {MAX_SEARCH} characters")
         with self.store.tenant(tenant) as repo:
             conn = repo.session.connection()
             tid = repo.tenant_id

@@ -25,6 +25,7 @@ import attrs
 import sqlalchemy as sa
 from sqlmodel import select
 
+from atsbridge import jsontext
 from atsbridge.config import validate_config
 from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
 from atsbridge.model import SessionContext
@@ -267,6 +268,7 @@ class ConnectionService(Service):
 
         ``allow_references=False`` refuses every ``$env``/``$file`` reference (the HTTP API).
         """
+        jsontext.check_depth(config, "config")
         plugin = self.registry.get(ats)
         policy = self.reference_policy(allow_references=allow_references)
         return validate_config(plugin.info.config_schema, config, references=policy)
@@ -292,6 +294,7 @@ class ConnectionService(Service):
         ``ConfigError``, whatever the operator's reference settings allow.
         """
         check_tenant_key(tenant)
+        jsontext.check_depth(config, "config")  # every reader below recurses
         plugin = self.registry.get(ats)
         schema = plugin.info.config_schema
         submitted = config

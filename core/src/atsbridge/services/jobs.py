@@ -768,8 +768,8 @@ class JobService(Service):
         """Ranked search (see ``job_index``); no query = most recently updated first."""
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise BadInput(f"--limit: must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
-        if offset < 0:
-            raise BadInput(f"--offset: must be 0 or more, got {offset}")
+        if not 0 <= offset <= 2**63 - 1:  # beyond, no database takes it as an OFFSET
+            raise BadInput(f"--offset: must be 0 to {2**63 - 1}, got {offset}")
         statuses = _statuses(status)
         with self.store.tenant(tenant) as repo:
             # Core statements on the session's connection, not ORM loads: the import window
