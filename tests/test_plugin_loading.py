@@ -197,10 +197,11 @@ def test_plugins_show(registry: PluginRegistry) -> None:
     result = runner.invoke(cli, ["plugins", "show", "fakeats"], obj=CliState(registry))
     assert result.exit_code == 0, result.output
     assert "Fake ATS (fakeats 1.2.3)" in result.output
-    assert '"writeOnly": true' in result.output
+    assert "Config fields" in result.output and "Example config" in result.output
     assert "Create an API key under Settings > API." in result.output
     result = runner.invoke(cli, ["plugins", "show", "fakeats", "--json"], obj=CliState(registry))
     data = json.loads(result.output)
+    assert data["config_schema"]["properties"]["api_key"]["writeOnly"] is True
     assert data["config_schema"]["required"] == ["api_key", "account"]
     assert data["capabilities"] == ["jobs", "lead_push"]
     assert data["api_version"] == "v9"

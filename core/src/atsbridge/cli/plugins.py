@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from atsbridge.api import Atsbridge
+from atsbridge.cli._config_fields import config_fields, example_config
 from atsbridge.cli._output import console, emit_json, table
 from atsbridge.cli._root import app_from, pass_app
 from atsbridge.plugins import PluginStatus
@@ -64,22 +65,36 @@ def show(app: Atsbridge, ats: str, as_json: bool) -> None:
                 "capabilities": sorted(c.value for c in info.capabilities),
                 "requires_core": info.requires_core,
                 "config_schema": info.config_schema,
+                "config_fields": [f.to_json() for f in config_fields(info.config_schema)],
+                "example_config": example_config(info.config_schema),
                 "setup_instructions": info.setup_instructions,
             }
         )
         return
-    out = [
-        f"{info.display_name} ({info.name} {info.version})",
-        f"API version: {info.api_version or '-'}",
-        f"Capabilities: {', '.join(sorted(c.value for c in info.capabilities)) or '-'}",
-        "",
-        "Config schema:",
-        json.dumps(info.config_schema, indent=2, ensure_ascii=False),
-        "",
-        "Setup instructions:",
-        info.setup_instructions.strip(),
-    ]
-    click.echo("\n".join(out))
+    click.echo(f"{info.display_name} ({info.name} {info.version})")
+    click.echo(f"API version: {info.api_version or '-'}")
+    click.echo(f"Capabilities: {', '.join(sorted(c.value for c in info.capabilities)) or '-'}")
+    click.echo("")
+    t = table(
+        "name",
+        "type",
+        "required",
+        "secret",
+        "description",
+        "default",
+        title="Config fields",
+        ids=("name",),
+    )
+    for f in config_fields(info.config_schema):
+        default = json.dumps(f.default, ensure_ascii=False) if f.has_default else "-"
+        t.add_row(f.name, f.type, f.required, "yes" if f.secret else "no", f.description, default)
+    console().print(t)
+    click.echo("")
+    click.echo("Example config (fill in the <...> values; --json gives the raw JSON Schema):")
+    click.echo(json.dumps(example_config(info.config_schema), indent=2, ensure_ascii=False))
+    click.echo("")
+    click.echo("Setup instructions:")
+    click.echo(info.setup_instructions.strip())
 
 
 def register(root: click.Group) -> None:
