@@ -11,17 +11,22 @@ works without a real ATS account.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from atsbridge.cli._output import emit_json
 from atsbridge.cli._root import pass_app
 from atsbridge.errors import AtsbridgeError, BadInput
 from atsbridge.model import SandboxOptions
@@ -47,17 +52,69 @@ def write_config(config: dict, directory: Path, name: str) -> Path:
     return path
 
 
+# A seeded person costs a sandbox about 2-4 KB and 50 us to make: 200,000 people is about
+# 1 GB and 15 s, plenty to try paging and progress; more is a mistake, not a test.
+MAX_JOBS = 20_000
+MAX_CANDIDATES = 1_000
+MAX_PEOPLE = 200_000
+
+
+def seed_progress(reporter: Callable[[str, int, int], None]) -> AbstractContextManager[None]:
+    """The SDK's seeding progress hook; nothing for a sandbox built without the SDK."""
+    try:
+        from atsbridge_sdk.sandbox.seed import seed_progress as sdk_hook
+    except ImportError:
+        return contextlib.nullcontext()
+    return sdk_hook(reporter)
+
+
+def check_size(jobs: int, candidates: int) -> None:
+    """BadInput (exit 2) naming --candidates when the world would be absurdly large."""
+    if jobs * candidates > MAX_PEOPLE:
+        raise BadInput(
+            f"--candidates: {jobs:,} jobs x {candidates:,} candidates is {jobs * candidates:,} "
+            f"people; a sandbox holds at most {MAX_PEOPLE:,} (lower --jobs or --candidates)"
+        )
+
+
+class SeedReporter:
+    """Seeding progress on stderr: rewritten in place on a terminal, else a line per 10%."""
+
+    def __init__(self, ats: str):
+        self.ats = ats
+        self.tty = sys.stderr.isatty()
+        self._last: tuple[str, int] = ("", -1)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        step = 100 * done // max(total, 1)
+        if not self.tty:
+            step -= step % 10
+        if (phase, step) == self._last:
+            return
+        self._last = (phase, step)
+        line = f"seeding the {self.ats} sandbox: {phase} people, {done:,} of {total:,} ({step}%)"
+        if self.tty:
+            end = "\n" if phase == "loading" and done == total else ""
+            click.echo(f"\r{line}", nl=False, err=True)
+            if end:
+                click.echo("", err=True)
+        else:
+            click.echo(line, err=True)
+
+
 @click.command()
 @click.argument("ats")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="0 = any free port.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
-@click.option("--jobs", type=click.IntRange(0, 100000), default=30, show_default=True)
+@click.option(
+    "--jobs", type=click.IntRange(0, MAX_JOBS), default=30, show_default=True, help="Jobs."
+)
 @click.option(
     "--candidates",
-    type=click.IntRange(0, 10000),
+    type=click.IntRange(0, MAX_CANDIDATES),
     default=5,
     show_default=True,
-    help="Candidates per job.",
+    help=f"Candidates per job (jobs x candidates at most {MAX_PEOPLE:,}).",
 )
 @click.option("--no-rate-limit", is_flag=True, help="Do not enforce the ATS's rate limits.")
 @click.option(
@@ -65,6 +122,7 @@ def write_config(config: dict, directory: Path, name: str) -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the connection config (default: a temp file).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def sandbox(
     app: Any,
@@ -75,8 +133,14 @@ def sandbox(
     candidates: int,
     no_rate_limit: bool,
     config_out: Path | None,
+    as_json: bool,
 ) -> None:
-    """Run ATS's fake server on 127.0.0.1 until Ctrl-C; writes a connection config file."""
+    """Run ATS's fake server on 127.0.0.1 until Ctrl-C; writes a connection config file.
+
+    Seeding shows progress on stderr. --json prints one object (ats, url, config_path)
+    on stdout once it listens.
+    """
+    check_size(jobs, candidates)
     plugin = app.plugin(ats)
     options = SandboxOptions(
         seed=seed,
@@ -86,7 +150,8 @@ def sandbox(
         rate_limited=not no_rate_limit,
     )
     try:
-        server = start_sandbox(plugin, options)
+        with seed_progress(SeedReporter(ats)):
+            server = start_sandbox(plugin, options)
     except OSError as exc:
         raise BadInput(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     temp_dir: Path | None = None
@@ -101,10 +166,14 @@ def sandbox(
             # Useless once the sandbox stops, so it goes away with it.
             temp_dir = Path(tempfile.mkdtemp(prefix="atsbridge-sandbox-"))
             path = write_config(config, temp_dir, ats)
-        click.echo(f"{ats} sandbox listening on {server.url}")
-        click.echo(f"connection config (contains credentials, mode 0600): {path}")
-        click.echo(f"connect with: atsbridge connect TENANT {ats} --config {path}")
-        click.echo("Ctrl-C stops it.")
+        if as_json:
+            emit_json({"ats": ats, "url": server.url, "config_path": str(path)})
+        else:
+            click.echo(f"{ats} sandbox listening on {server.url}")
+            click.echo(f"connection config (contains credentials, mode 0600): {path}")
+            click.echo(f"connect with: atsbridge connect TENANT {ats} --config {path}")
+            click.echo("Ctrl-C stops it.")
+        sys.stdout.flush()
         stop = threading.Event()
         previous = {
             s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
@@ -119,7 +188,8 @@ def sandbox(
         server.stop()
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
-    click.echo(f"{ats} sandbox stopped")
+    if not as_json:
+        click.echo(f"{ats} sandbox stopped")
 
 
 def register(root: click.Group) -> None:

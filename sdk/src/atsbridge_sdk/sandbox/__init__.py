@@ -1,7 +1,14 @@
 """Sandbox kit: the base for each plugin's faithful fake ATS on loopback."""
 
 from atsbridge_sdk.sandbox.base import JobFacts, PersonFacts, Sandbox
-from atsbridge_sdk.sandbox.seed import SeedJob, SeedPerson, SeedWorld, make_person, make_world
+from atsbridge_sdk.sandbox.seed import (
+    SeedJob,
+    SeedPerson,
+    SeedWorld,
+    make_person,
+    make_world,
+    seed_progress,
+)
 from atsbridge_sdk.sandbox.server import (
     BadRequest,
     Faults,
@@ -37,5 +44,6 @@ __all__ = [
     "make_person",
     "make_world",
     "route",
+    "seed_progress",
     "xml_response",
 ]

@@ -6,10 +6,33 @@ fakes hold comparable data and the contract kit can reason about it.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import random
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import attrs
+
+# Seeding progress: ``(phase, people done, people in all)``, phase "generating" while
+# make_world draws people and "loading" while a sandbox reads each job's pipeline into its
+# own shapes. A large sandbox takes a minute to seed; this is how the CLI shows it moving.
+ProgressCallback = Callable[[str, int, int], None]
+_PROGRESS: contextvars.ContextVar[ProgressCallback | None] = contextvars.ContextVar(
+    "atsbridge_seed_progress", default=None
+)
+_REPORT_EVERY = 1000  # people; often enough to look alive, rare enough to cost nothing
+
+
+@contextlib.contextmanager
+def seed_progress(callback: ProgressCallback) -> Iterator[None]:
+    """Within this block, ``make_world`` and the worlds it makes report to ``callback``."""
+    token = _PROGRESS.set(callback)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
 
 FIRST = [
     "Ada",
@@ -188,6 +211,26 @@ def make_person(rng: random.Random, key: int, when: datetime) -> SeedPerson:
     )
 
 
+class _LoadingPipelines(dict[int, list[SeedPerson]]):
+    """The pipelines, counting the people handed out: every sandbox reads each job's
+    pipeline once while seeding, so this reports its loading without code of its own."""
+
+    def __init__(self, data: dict[int, list[SeedPerson]], total: int, report: ProgressCallback):
+        super().__init__(data)
+        self._total, self._report, self._done, self._told = total, report, 0, 0
+        self._seen: set[int] = set()
+
+    def __getitem__(self, key: int) -> list[SeedPerson]:
+        people = super().__getitem__(key)
+        if key not in self._seen:
+            self._seen.add(key)
+            self._done += len(people)
+            if self._done - self._told >= _REPORT_EVERY or self._done == self._total:
+                self._told = self._done
+                self._report("loading", self._done, self._total)
+        return people
+
+
 @attrs.define
 class SeedWorld:
     jobs: list[SeedJob]
@@ -197,6 +240,8 @@ class SeedWorld:
 def make_world(seed: int = 1, jobs: int = 30, candidates_per_job: int = 5) -> SeedWorld:
     """A reproducible set of jobs (most open, some closed/draft/on hold) with pipelines."""
     rng = random.Random(seed)
+    report = _PROGRESS.get()
+    total = jobs * candidates_per_job
     out: list[SeedJob] = []
     pipelines: dict[int, list[SeedPerson]] = {}
     person_key = 1
@@ -229,6 +274,10 @@ def make_world(seed: int = 1, jobs: int = 30, candidates_per_job: int = 5) -> Se
         for _ in range(candidates_per_job):
             when = created + timedelta(hours=rng.randrange(1, 500))
             people.append(make_person(rng, person_key, when))
+            if report is not None and (person_key % _REPORT_EVERY == 0 or person_key == total):
+                report("generating", person_key, total)
             person_key += 1
         pipelines[key] = people
+    if report is not None:
+        pipelines = _LoadingPipelines(pipelines, total, report)
     return SeedWorld(out, pipelines)
