@@ -49,9 +49,9 @@ class Limits:
     max_meta_bytes: int = 8 * 1024 * 1024  # workbook, relationships, styles
     max_string: int = EXCEL_MAX_STRING
     max_rows: int = EXCEL_MAX_ROWS  # every <row> element, blank ones included
-    max_cells: int = 10_000_000  # the sum of the rows' widths
+    max_cells: int = 20_000_000  # the sum of the rows' widths (200,000 rows of 100 columns)
     max_parts: int = 10_000
-    max_seconds: float = 60.0
+    max_seconds: float = 120.0  # a legitimate 50 MB workbook reads in well under that
 
 
 _CHUNK = 64 * 1024
