@@ -174,25 +174,49 @@ def disconnect(app: Atsbridge, tenant: str, ats: str, yes: bool, as_json: bool) 
     """Remove TENANT's ATS connection and the data synced through it, after confirmation.
 
     Lists what it will delete first. The tenant stays, with its other connections, its
-    leads and the do-not-source entries that did not come from this ATS.
+    leads and the do-not-source entries that did not come from this ATS. Leads not
+    exported yet are counted first, then marked failed until their jobs are imported again
+    after a reconnect (which queues them again), or `leads retry`.
     """
     counts = app.connections.removal(tenant, ats)
+    queued = app.connections.queued_leads(tenant, ats)
+    waiting = (
+        f"{queued:,} lead{'' if queued == 1 else 's'} not exported yet will be marked failed "
+        "until their jobs are imported again after a reconnect (or `leads retry`)"
+    )
     if not yes:
         if as_json or not _interactive():
             raise BadInput(
-                f"disconnect {tenant}/{ats}: would delete {_what(counts)}; "
-                "pass --yes to confirm (no terminal to ask on)"
+                f"disconnect {tenant}/{ats}: would delete {_what(counts)}"
+                + (f"; {waiting}" if queued else "")
+                + "; pass --yes to confirm (no terminal to ask on)"
             )
         click.echo(f"This deletes the {tenant}/{ats} connection and, from it:")
         for label, count in counts.items():
             click.echo(f"  {count:>8,} {label}")
         click.echo(f"The tenant {tenant}, its other connections and its leads stay.")
+        if queued:
+            click.echo(_sentence(waiting))
         click.confirm(f"Disconnect {tenant}/{ats}?", abort=True)
     deleted = app.connections.disconnect(tenant, ats)
     if as_json:
-        emit_json({"tenant": tenant, "ats": ats, "disconnected": True, "deleted": deleted})
+        emit_json(
+            {
+                "tenant": tenant,
+                "ats": ats,
+                "disconnected": True,
+                "deleted": deleted,
+                "leads_waiting": queued,
+            }
+        )
         return
     click.echo(f"disconnected {tenant}/{ats}: deleted {_what(deleted)}")
+    if queued:
+        click.echo(f"{_sentence(waiting)}", err=True)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def _what(counts: dict[str, int]) -> str:

@@ -111,6 +111,9 @@ def import_job(
     console().print(t)
     if result.missing:
         click.echo(f"still to fill in: {', '.join(result.missing)}")
+    if result.adopted_leads:
+        n = result.adopted_leads
+        click.echo(f"queued again: {n} lead{'' if n == 1 else 's'} left waiting by a disconnect")
     hint(
         f"atsbridge cnts sync {tenant} {ats} --job {product_job_id}",
         "fill its do-not-source list from the ATS pipeline",

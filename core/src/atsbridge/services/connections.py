@@ -45,6 +45,7 @@ from atsbridge.secrets import (
     set_path,
     unseal,
 )
+from atsbridge.services import lead_orphans
 from atsbridge.services.base import Service
 from atsbridge.sessionpool import PooledSession, fingerprint
 from atsbridge.sessions import PluginSession, call_hook
@@ -424,16 +425,30 @@ class ConnectionService(Service):
                 counts[label] = int(repo.session.exec(statement).one())
             return counts
 
+    def queued_leads(self, tenant: str, ats: str) -> int:
+        """Leads the connection still has to export: a disconnect fails them (see
+        ``lead_orphans``) until their job is imported again after a reconnect."""
+        with self.store.tenant(tenant) as repo:
+            row = repo.require_connection(ats)
+            assert row.id is not None
+            return lead_orphans.waiting(repo, row.id)
+
     def disconnect(self, tenant: str, ats: str) -> dict[str, int]:
         """Remove the connection and everything synced through it (mirror, runs, links).
 
         The tenant itself stays, with its other connections and what is not the ATS's
-        (leads, file-imported do-not-source entries): a reconnect finds them again.
-        Returns what was deleted (``removal``'s counts).
+        (leads, file-imported do-not-source entries): a reconnect finds them again. Leads
+        still waiting to be exported are marked failed with the reason (``lead_orphans``)
+        and adopted again when their job is re-imported. Returns what was deleted
+        (``removal``'s counts).
         """
         counts = self.removal(tenant, ats)
         with self.store.tenant(tenant, immediate=True) as repo:
-            repo.delete(repo.require_connection(ats))
+            row = repo.require_connection(ats)
+            assert row.id is not None
+            # Before the delete nulls their connection: failed with a reason, not stranded.
+            lead_orphans.fail_for_disconnect(repo, row.id, self.now())
+            repo.delete(row)
             repo.flush()
         self.app.session_pool.drop_connection(tenant, ats)
         return counts

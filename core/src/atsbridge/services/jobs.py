@@ -40,7 +40,7 @@ from atsbridge.errors import BadInput, Conflict, NotFound, PayloadError
 from atsbridge.events import hooks, record_event
 from atsbridge.events.types import JOB_CLOSED, JOB_DELETED, JOB_REOPENED
 from atsbridge.model import JobQuery, JobState, JobStatus, Page
-from atsbridge.services import fullpass, job_index, removals
+from atsbridge.services import fullpass, job_index, lead_orphans, removals
 from atsbridge.services.base import Service
 from atsbridge.services.sync import (
     FetchedPage,
@@ -255,9 +255,15 @@ class ImportResult:
     state: str
     prefilled: dict[str, Any]
     missing: list[str]
+    # Leads left waiting by a disconnect that this import queued again (lead_orphans).
+    adopted_leads: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        out = attrs.asdict(self)
+        if not self.adopted_leads:
+            # Only when it happened: a replayed import (HTTP idempotency) reports none.
+            del out["adopted_leads"]
+        return out
 
 
 @attrs.frozen
@@ -862,7 +868,7 @@ class JobService(Service):
                 self._refuse_duplicates(repo, connection, ats_job_id, product_job_id)
                 prefilled = _prefilled(row)
                 state = CLOSED if row.status == CLOSED else row.status
-                repo.add(
+                link = repo.add(
                     JobLink(
                         connection_id=_id(connection),
                         product_job_id=product_job_id,
@@ -884,6 +890,8 @@ class JobService(Service):
                     )
                 )
                 repo.flush()
+                # Leads a disconnect left waiting for this job are queued here again.
+                adopted = lead_orphans.adopt(repo, link, now)
         except IntegrityError:
             # Lost a race with a concurrent import: report it like the checks above would.
             with self.store.tenant(tenant) as repo:
@@ -899,6 +907,7 @@ class JobService(Service):
             state=state,
             prefilled=prefilled,
             missing=missing,
+            adopted_leads=adopted,
         )
 
     def _mirror_row(self, repo: TenantRepo, connection: Connection, ats_job_id: str) -> JobRow:

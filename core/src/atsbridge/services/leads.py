@@ -72,6 +72,7 @@ from atsbridge.model import (
     PushResult,
 )
 from atsbridge.plugins import PluginRegistry
+from atsbridge.services import lead_orphans
 from atsbridge.services.base import Service
 from atsbridge.services.sync import (
     FetchedPage,
@@ -557,6 +558,11 @@ class LeadService(Service):
         try:
             with self.store.tenant(tenant, immediate=True) as repo:
                 existing = self._row(repo, product_job_id, lead.id)
+                if existing is not None and lead_orphans.is_orphan(existing):
+                    # Left waiting by a disconnect: pushed again, it goes where its job is
+                    # linked now (or is told to wait for the job's import).
+                    lead_orphans.adopt_row(existing, self._link(repo, product_job_id), now)
+                    return PushOutcome(self._view(repo, existing), already_queued=False)
                 if existing is not None:
                     return PushOutcome(self._view(repo, existing), already_queued=True)
                 link = self._link(repo, product_job_id)
@@ -867,7 +873,11 @@ class LeadService(Service):
                 rows = repo.all(statement.where(LeadRow.lead_id == lead_id))
                 if not rows:
                     raise NotFound(f"no lead {lead_id!r} in tenant {tenant!r}'s outbox")
-                stuck = [r for r in rows if r.state in (EXPORTED, EXPORTING, PENDING)]
+                stuck = [
+                    r
+                    for r in rows
+                    if r.state in (EXPORTED, EXPORTING, PENDING) and not lead_orphans.is_orphan(r)
+                ]
                 if len(stuck) == len(rows):
                     raise Conflict(
                         f"lead {lead_id!r} is {stuck[0].state}: only failed, dead or skipped "
@@ -879,6 +889,18 @@ class LeadService(Service):
             names = {c.id: c.ats for c in repo.connections()}
             out = []
             for row in rows:
+                if row.connection_id is None and row.state in lead_orphans.WAITING:
+                    # Its connection was disconnected: it goes where its job is linked now.
+                    link = repo.first(
+                        select(JobLink).where(JobLink.product_job_id == row.product_job_id)
+                    )
+                    if link is None:
+                        raise Conflict(
+                            f"lead {row.lead_id!r} waits for product job "
+                            f"{row.product_job_id!r} to be imported again (its connection "
+                            "was disconnected): `atsbridge jobs import` it first"
+                        )
+                    lead_orphans.adopt_row(row, link, now)
                 if allow_excluded:
                     row.allow_excluded = True
                 row.state, row.attempts = PENDING, 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlmodel import select
 
-from atsbridge.errors import NotFound
+from atsbridge.errors import Conflict, NotFound
 from atsbridge.http import syncs
 from atsbridge.http.deps import Admin, App, Reader, TenantPath, Writer, visible
 from atsbridge.http.paging import Cursor, Limit, UpdatedAfter, offset_of, page_of
@@ -78,9 +78,33 @@ def connect(
     status_code=204,
     response_class=Response,
     summary="Disconnect: remove the connection and what was synced through it",
+    responses={409: {"model": Problem}},
 )
-def disconnect(app: App, key: Admin, tenant: TenantPath, ats: AtsPath) -> Response:
-    app.connections.disconnect(visible(key, tenant), ats)
+def disconnect(
+    app: App,
+    key: Admin,
+    tenant: TenantPath,
+    ats: AtsPath,
+    leads_waiting: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            description="The number of leads not exported yet, as the 409 answer reported "
+            "it: confirms that they are marked failed until their jobs are imported again "
+            "after a reconnect.",
+        ),
+    ] = None,
+) -> Response:
+    tenant = visible(key, tenant)
+    queued = app.connections.queued_leads(tenant, ats)
+    if queued and leads_waiting != queued:
+        # Asked first, like the CLI: a disconnect would leave these leads unexported.
+        raise Conflict(
+            f"{tenant}/{ats} has {queued} lead{'' if queued == 1 else 's'} not exported yet; "
+            f"they would be marked failed until their jobs are imported again after a "
+            f"reconnect: repeat with ?leads_waiting={queued} to confirm"
+        )
+    app.connections.disconnect(tenant, ats)
     return Response(status_code=204)
 
 
