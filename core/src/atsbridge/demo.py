@@ -13,6 +13,7 @@ it are skipped for that ATS only; the demo goes on with the others.
 from __future__ import annotations
 
 import copy
+import shlex
 import shutil
 import tempfile
 import time
@@ -53,6 +54,10 @@ def lead_document(ats: str) -> dict[str, Any]:
     }
 
 
+def _quote(word: str) -> str:
+    return shlex.quote(word) if word and not word.startswith("<") else word
+
+
 class StepUnavailable(Exception):
     """A step cannot run for one ATS; the message says why."""
 
@@ -64,10 +69,16 @@ class Story:
     say: Callable[[str], None]
     lines: list[str] = attrs.Factory(list)
     problems: list[str] = attrs.Factory(list)
+    kept_db: str | None = None
+    look: list[list[str]] = attrs.Factory(list)  # commands that read the kept database
 
     def tell(self, text: str) -> None:
         self.lines.append(text)
         self.say(text)
+
+    def command(self, *words: str) -> None:
+        """The CLI command that does what the step just did (through the same facade)."""
+        self.tell("      $ atsbridge " + " ".join(_quote(w) for w in words))
 
     def unavailable(self, ats: str, step: str, reason: str) -> None:
         line = f"  ! {ats}: {step} not available: {reason}"
@@ -155,7 +166,33 @@ def run_demo(
         f"Done in {elapsed:.1f}s: {names}. Stopped the sandboxes and {cleanup}."
         + (f" {len(story.problems)} step(s) were not available." if story.problems else "")
     )
+    if keep:
+        story.kept_db = url
+        _tell_how_to_look(story, url, runs)
     return story
+
+
+def look_commands(url: str, runs: list[AtsRun]) -> list[list[str]]:
+    """Commands that read the kept database (its key file lies beside it, so --db suffices)."""
+    commands = [
+        ["--db", url, "connections", "--tenant", TENANT],
+        ["--db", url, "jobs", "list", TENANT],
+    ]
+    commands.append(["--db", url, "jobs", "search", TENANT, "engineer"])
+    for run in runs:
+        if run.product_job:
+            commands.append(["--db", url, "cnts", "list", TENANT, run.product_job])
+            commands.append(["--db", url, "leads", "funnel", TENANT, run.product_job])
+            break
+    return commands
+
+
+def _tell_how_to_look(story: Story, url: str, runs: list[AtsRun]) -> None:
+    story.tell(f"The database is kept at {url}; look at it with:")
+    story.look = look_commands(url, runs)
+    for words in story.look:
+        story.command(*words)
+    story.tell("(its sandboxes are stopped: syncing it again needs `atsbridge sandbox ATS`)")
 
 
 def _step(story: Story, run: AtsRun, name: str, fn: Callable[[AtsRun], None]) -> None:
@@ -189,6 +226,19 @@ def _start_sandboxes(app: Atsbridge, story: Story) -> list[AtsRun]:
             story.unavailable(status.name, "plugin", status.error or "failed to load")
     if started:
         story.tell(f"Started {len(started)} fake ATSs: " + "; ".join(started) + ".")
+        for run in runs:
+            story.command(
+                "sandbox",
+                run.name,
+                "--seed",
+                str(SEED),
+                "--jobs",
+                str(JOBS),
+                "--candidates",
+                str(CANDIDATES),
+                "--config-out",
+                f"{run.name}.json",
+            )
     return runs
 
 
@@ -196,6 +246,7 @@ def _connect(app: Atsbridge, story: Story, run: AtsRun) -> None:
     app.connections.connect(TENANT, run.name, run.sandbox.connection_config())
     run.connected = True
     story.tell(f"Connected {TENANT}/{run.name}: credentials checked, secrets encrypted at rest.")
+    story.command("connect", TENANT, run.name, "--config", f"{run.name}.json")
 
 
 def _sync_jobs(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFactory) -> None:
@@ -206,6 +257,7 @@ def _sync_jobs(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFact
         f"  {run.name}: {counts.get('added', 0)} jobs mirrored in {report.pages} page(s)"
         f" ({report.status})."
     )
+    story.command("sync", TENANT, run.name, "--jobs")
 
 
 def _import(app: Atsbridge, story: Story, run: AtsRun) -> None:
@@ -224,6 +276,9 @@ def _import(app: Atsbridge, story: Story, run: AtsRun) -> None:
         f"Searched {run.name} for {query}: found {job.title!r} ({job.ats_id}); "
         f"imported as product job {product_job}."
     )
+    words = ["engineer"] if query == '"engineer"' else []
+    story.command("jobs", "search", TENANT, *words, "--ats", run.name, "--status", "open")
+    story.command("jobs", "import", TENANT, run.name, job.ats_id, "--job", product_job)
 
 
 def _cnts(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFactory) -> None:
@@ -236,6 +291,8 @@ def _cnts(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFactory) 
         f"Do-not-source list of {run.product_job}: {listing.total} people already in "
         f"{run.name}'s pipeline" + (f" (e.g. {names})." if names else ".")
     )
+    story.command("cnts", "sync", TENANT, run.name, "--job", run.product_job)
+    story.command("cnts", "list", TENANT, run.product_job)
 
 
 def _export(app: Atsbridge, story: Story, run: AtsRun) -> None:
@@ -255,6 +312,9 @@ def _export(app: Atsbridge, story: Story, run: AtsRun) -> None:
         + (f", application {lead.application_id}" if lead.application_id else "")
         + (" (the ATS holds the resume)." if has_resume else ".")
     )
+    story.command(
+        "leads", "push", TENANT, run.product_job, "<lead.json>", "--resume", "<resume.pdf>"
+    )
 
 
 def _close(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFactory) -> None:
@@ -272,6 +332,7 @@ def _close(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFactory)
         f"Closed job {run.job_id} in {run.name}: the status check marked {run.product_job} "
         f"closed ({link.status_raw or 'closed'})."
     )
+    story.command("sync", TENANT, run.name, "--links")
 
 
 def _move(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFactory) -> None:
@@ -289,3 +350,5 @@ def _move(app: Atsbridge, story: Story, run: AtsRun, progress: ProgressFactory) 
         f"Moved Ada to interviewing in {run.name}: the lead now reads {lead.status}"
         f"{' (' + lead.stage + ')' if lead.stage else ''}; funnel of {run.product_job}: {shown}."
     )
+    story.command("sync", TENANT, run.name, "--statuses")
+    story.command("leads", "funnel", TENANT, run.product_job)
