@@ -20,7 +20,8 @@ def leads() -> None:
 
 
 @leads.command()
-def schema() -> None:
+@click.option("--json", "as_json", is_flag=True, help="The same: the output is JSON already.")
+def schema(as_json: bool) -> None:
     """Print the JSON Schema of the lead document that ``leads push`` takes."""
     click.echo(json.dumps(leaddoc.schema(), indent=2, ensure_ascii=False))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from atsbridge.cli._output import emit_json
 from atsbridge.cli._root import CliState
 from atsbridge.errors import BadInput
 
@@ -32,8 +33,9 @@ def plugin() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to create the plugin in (it goes into DIR/NAME).",
 )
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def new(ctx: click.Context, name: str, dest: Path) -> None:
+def new(ctx: click.Context, name: str, dest: Path, as_json: bool) -> None:
     """Write a complete plugin NAME that installs and passes the contract kit."""
     taken = _installed_plugin(ctx, name)
     if taken is not None:
@@ -48,15 +50,17 @@ def new(ctx: click.Context, name: str, dest: Path) -> None:
             "`atsbridge plugin new` needs the SDK: pip install atsbridge-sdk"
         ) from None
     root = create_plugin(name, dest)
-    click.echo(f"created {root}")
     # The interpreter running this command is the one atsbridge is installed in, so the
     # hint works in any virtualenv (a bare ``pip`` may belong to another Python).
     python = shlex.quote(sys.executable)
     where = shlex.quote(str(root))
-    click.echo(
-        f"next: {python} -m pip install -e {where}[test] && "
-        f"{python} -m pytest {shlex.quote(str(root / 'tests'))}"
-    )
+    install = f"{python} -m pip install -e {where}[test]"
+    test = f"{python} -m pytest {shlex.quote(str(root / 'tests'))}"
+    if as_json:
+        emit_json({"name": name, "path": str(root), "next": [install, test]})
+        return
+    click.echo(f"created {root}")
+    click.echo(f"next: {install} && {test}")
 
 
 def _installed_plugin(ctx: click.Context, name: str) -> str | None:
