@@ -3,6 +3,8 @@
 * every test runs with its own ATSBRIDGE_HOME (data dir, key file) and without any
   ATSBRIDGE_* variable from the caller's environment;
 * ``db_url`` runs a test once on SQLite and once on PostgreSQL (own schema, dropped after);
+  when no PostgreSQL server answers, the PostgreSQL tests skip with the reason, except
+  under CI (``CI=true``), where they fail: CI must not go green without them;
 * ``fake`` / ``registry`` give an in-process fake ATS plugin (tests/fakeats.py).
 """
 
@@ -40,12 +42,50 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+_pg_probe: list[str | None] = []  # the probe's outcome, once per test process
+
+
+def pg_unavailable() -> str | None:
+    """Why the test PostgreSQL server cannot be used (None: it answers). Probed once."""
+    if not _pg_probe:
+        url = sa.make_url(PG_ADMIN_URL)
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            _pg_probe.append(None)
+        except Exception as exc:  # any failure to reach it is "not available", with why
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            shown = url.render_as_string(hide_password=True)
+            _pg_probe.append(f"no PostgreSQL server answers at {shown}: {first}")
+        finally:
+            engine.dispose()
+    return _pg_probe[0]
+
+
+def require_pg() -> None:
+    """Skip (or, under CI=true, fail) the calling test when PostgreSQL does not answer."""
+    reason = pg_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(f"{reason}; start it (see README) or deselect with -m 'not postgres'")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Every test marked postgres (db_url's postgres half included) needs the server.
+    if item.get_closest_marker("postgres") is not None:
+        require_pg()
+
+
 @pytest.fixture
 def pg_schema_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards.
 
     Sets ATSBRIDGE_SECRET_KEY too: with PostgreSQL the key must be configured (never minted).
     """
+    require_pg()
     monkeypatch.setenv("ATSBRIDGE_SECRET_KEY", Fernet.generate_key().decode())
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
