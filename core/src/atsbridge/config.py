@@ -23,6 +23,7 @@ from atsbridge import jsontext
 from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
 from atsbridge.references import ReferencePolicy
 from atsbridge.secrets import is_reference, resolve_leniently
+from atsbridge.storable import tree_problems
 
 PREFIX = "config"
 
@@ -56,6 +57,9 @@ def validate_config(
     """
     if not isinstance(config, dict):
         raise ConfigError([f"{PREFIX}: must be a JSON object"])
+    unstorable = tree_problems(config, PREFIX)
+    if unstorable:
+        raise ConfigError(sorted(set(unstorable)))
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

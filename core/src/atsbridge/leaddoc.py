@@ -22,7 +22,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from atsbridge import jsontext
+from atsbridge import jsontext, storable
 from atsbridge.config import describe_errors
 from atsbridge.errors import BadInput, ConfigError
 from atsbridge.model import Attachment, Education, Experience, Lead, Location
@@ -291,6 +291,10 @@ def validate(document: Any, resume: Attachment | None = None) -> tuple[dict[str,
     jsontext.check_depth(document, "lead")  # the schema validation below recurses
     if not isinstance(document, dict):
         raise LeadDocumentError([f"{PREFIX}: must be a JSON object"])
+    unstorable = storable.tree_problems(document, PREFIX)
+    if unstorable:
+        # Checked first: such text breaks every later export and listing of the tenant.
+        raise LeadDocumentError(sorted(set(unstorable)))
     problems = describe_errors(_VALIDATOR, document, PREFIX)
     attachments: list[Attachment] = []
     if not problems:

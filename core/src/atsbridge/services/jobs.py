@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 from sqlmodel import col, select
 
-from atsbridge import model
+from atsbridge import model, storable
 from atsbridge.errors import BadInput, Conflict, NotFound, PayloadError
 from atsbridge.events import hooks, record_event
 from atsbridge.events.types import JOB_CLOSED, JOB_DELETED, JOB_REOPENED
@@ -179,6 +179,22 @@ def _check_job(item: Any, position: int) -> model.Job:
         if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
             raise PayloadError(record, name, "must be a timezone-aware datetime")
     return item
+
+
+def _unstorable(job: model.Job) -> str | None:
+    """Why the store cannot hold ``job`` (the field, never its value), or None."""
+    reason = storable.text_problem(job.ats_id, max_length=storable.MAX_ID)
+    if reason:
+        return f"ats_id {reason}"
+    for name, value in _row_values(job).items():
+        if isinstance(value, str):
+            limit = storable.MAX_ID if name == "reference" else None
+            reason = storable.text_problem(value, max_length=limit)
+            if reason:
+                return f"{name} {reason}"
+        elif isinstance(value, dict | list) and (found := storable.tree_problems(value, name)):
+            return found[0]
+    return None
 
 
 def _check_page(result: Any, hook: str) -> Page:
@@ -422,6 +438,11 @@ class JobsKind:
         jobs: dict[str, model.Job] = {}
         for position, item in enumerate(page.items, 1):
             job = _check_job(item, position)
+            unstorable = _unstorable(job)
+            if unstorable is not None:
+                # One record the store cannot hold must not fail its page on every run.
+                outcome.errors.append(f"warning: skipped job #{position} of a page: {unstorable}")
+                continue
             jobs[job.ats_id] = job  # a repeated id within a page: the last one wins
         ids = list(jobs)
         existing = {

@@ -82,7 +82,9 @@ def create_engine(url: URL) -> Engine:
             warnings.simplefilter("error", SAWarning)
             if url.get_backend_name() == "sqlite":
                 return _sqlite_engine(url)
-            return sa.create_engine(url, pool_pre_ping=True)
+            # hide_parameters: a statement's error never carries its values (leads, secrets,
+            # ATS payloads) into logs or run records.
+            return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
     except (ArgumentError, SAWarning, TypeError, ValueError) as exc:
         # An unknown driver or query option: a one-line answer, not a traceback.
         raise BadInput(f"--db: unusable URL {display_url(url)}: {_first_line(exc)}") from None
@@ -107,7 +109,10 @@ def _first_line(exc: BaseException) -> str:
 
 def _sqlite_engine(url: URL) -> Engine:
     path = sqlite_path(url)
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": 30, "check_same_thread": False},
+        "hide_parameters": True,  # see create_engine
+    }
     if path is None:
         kwargs["poolclass"] = StaticPool  # one shared in-memory database
     else:
