@@ -22,6 +22,7 @@ from atsbridge.cli import cli
 from atsbridge.cli._root import CliState
 from atsbridge.config import validate_config
 from atsbridge.errors import ConfigError
+from atsbridge.filereader import FileRejected
 from atsbridge.plugins import PluginRegistry
 from atsbridge.storable import text_problem
 from atsbridge.store import Job as JobRow
@@ -137,3 +138,25 @@ def test_statement_errors_do_not_carry_parameters(world) -> None:
             sa.text("SELECT * FROM no_such_table WHERE x = :x"), {"x": "secret-lead-email"}
         )
     assert "secret-lead-email" not in str(caught.value)
+
+
+def test_a_csv_with_nul_is_refused_with_a_reason(world, tmp_path) -> None:
+    app, _fake, _ = world
+    path = tmp_path / "list.csv"
+    path.write_bytes(b"name,email\nAda Lovelace,ada@example.org\nBad,x\x00y@example.org\n")
+    with pytest.raises(FileRejected, match=r"list\.csv: looks binary"):
+        app.cnts.import_file("acme", "P9", path, create=True)
+
+
+def test_a_cell_with_unstorable_text_is_a_row_error() -> None:
+    # Cells reach the row reader as text (a workbook's escapes can decode to NUL too).
+    from atsbridge.filereader import RowProblem, _person
+
+    header = ["name", "email", "notes"]
+    index = [(0, "name"), (1, "email"), (2, None)]
+    outcome, _ = _person(
+        3, ["Bad Row", "bad@example.org", "x\x00y"], frozenset(), header, index, None
+    )
+    assert outcome == RowProblem(3, "column 'notes': must not contain NUL characters")
+    fine, _ = _person(4, ["Ada", "ada@example.org", "ok"], frozenset(), header, index, None)
+    assert not isinstance(fine, RowProblem)

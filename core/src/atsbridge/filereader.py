@@ -35,7 +35,7 @@ from typing import Any
 
 import attrs
 
-from atsbridge import countries, identity, xlsxstream
+from atsbridge import countries, identity, storable, xlsxstream
 from atsbridge.errors import BadInput
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -464,6 +464,8 @@ def _build(
         found = ", ".join(repr(h) for h in header if h) or "none"
         raise FileRejected(f"{name}: --map: no column {wanted} in the header (found: {found})")
     for position, text in enumerate(header, start=1):
+        if unstorable := storable.text_problem(text):
+            raise FileRejected(f"{name}: header column {position} {unstorable}")
         if len(text) > MAX_CELL:
             raise FileRejected(
                 f"{name}: header column {position} is longer than {MAX_CELL} characters"
@@ -602,6 +604,10 @@ def _person(
             # Unrecognised columns too: they are stored with the entry.
             dropped.append(FieldWarning(row, header[i], f"longer than {MAX_CELL} characters"))
             continue
+        unstorable = storable.text_problem(text)
+        if unstorable:
+            # Text no database stores alike (PostgreSQL refuses NUL): the row is refused.
+            return RowProblem(row, f"column {header[i] or i + 1!r}: {unstorable}"), []
         if header[i]:
             stored += len(header[i]) + len(text)
             if stored > MAX_ROW_TEXT:
