@@ -66,3 +66,10 @@ def test_a_stopped_account_pass_is_resumed_not_restarted() -> None:
 def test_a_plugin_without_the_account_listing_is_walked_job_by_job() -> None:
     chosen = plan(jobs(3, due=True), account_capable=False)
     assert chosen.scopes == [("j000", True), ("j001", True), ("j002", True)]
+
+
+def test_the_mode_weighs_the_incremental_passes_until_the_next_full_one() -> None:
+    # 80 jobs of 80 people: a full pass costs 81 pages account-wide, 80 per job; the 7
+    # incremental walks until the next cost 7 account-wide, 560 per job.
+    chosen = plan(jobs(80), last_account_pages=81, mirror_jobs=100)
+    assert chosen.scopes == [(ACCOUNT_SCOPE, False)]

@@ -17,7 +17,9 @@ The choice is made per connection and pass from estimated request counts:
   wins when most of the mirror's jobs are linked (each linked job costs a request of its own
   per job, while pages of the account listing are full);
 * the per-job full pass costs each linked job's pages (its known people / page size, at
-  least one request).
+  least one request);
+* between two full passes (``RUNS_PER_FULL`` walks), an incremental walk costs one request
+  account-wide and one per linked job per job: the mode with the cheaper cycle is kept.
 
 In the account-wide mode the account listing is incremental after its first pass (its own
 checkpoint, scope ``ACCOUNT_SCOPE``), full when its reconciliation is due; a job linked
@@ -40,6 +42,9 @@ __all__ = ["ACCOUNT_SCOPE", "JobFacts", "PipelinePlan", "choose_plan"]
 
 # The checkpoint scope of the account-wide listing. No ATS job id is "*".
 ACCOUNT_SCOPE = "*"
+# Walks between two full passes at the host's defaults (the candidates task every 3 hours,
+# a full pass a day), for weighing the modes; the status task's walks only add to it.
+RUNS_PER_FULL = 8
 
 
 @attrs.frozen
@@ -97,6 +102,7 @@ def choose_plan(
     last_account_pages: int | None,
     page_size: int,
     full: bool = False,
+    runs_per_full: int = RUNS_PER_FULL,
 ) -> PipelinePlan:
     """The cheapest plan for a walk over ``jobs`` (see the module docstring).
 
@@ -128,8 +134,16 @@ def choose_plan(
         cheaper = len(jobs) * 2 >= max(mirror_jobs, len(jobs))
         reason = "most of the mirror's jobs are linked" if cheaper else "few jobs are linked"
     else:
-        cheaper = account_full <= per_job_full
-        reason = f"account-wide full pass ~{account_full} pages, per job ~{per_job_full}"
+        # A mode is kept from one full pass to the next: weigh a full pass and the
+        # incremental ones until the next (1 request account-wide, 1 per job per job).
+        between = max(0, runs_per_full - 1)
+        account_cycle = account_full + between
+        per_job_cycle = per_job_full + between * len(jobs)
+        cheaper = account_cycle <= per_job_cycle
+        reason = (
+            f"account-wide ~{account_cycle} requests per reconciliation cycle, "
+            f"per job ~{per_job_cycle}"
+        )
     if not cheaper:
         return per_job(reason)
     estimate = account_full if account_full is not None else len(jobs)
