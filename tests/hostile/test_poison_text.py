@@ -160,3 +160,31 @@ def test_a_cell_with_unstorable_text_is_a_row_error() -> None:
     assert outcome == RowProblem(3, "column 'notes': must not contain NUL characters")
     fine, _ = _person(4, ["Ada", "ada@example.org", "ok"], frozenset(), header, index, None)
     assert not isinstance(fine, RowProblem)
+
+
+def test_an_unstorable_ats_candidate_is_skipped_not_its_page(db_url: str) -> None:
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
+    from cntsfake import Clock, PipelineAts, connect, link
+
+    clock = Clock()
+    pipe = PipelineAts(clock)
+    registry = PluginRegistry()
+    registry.register(pipe, pipe.name)
+    with Atsbridge(db=db_url, registry=registry, clock=clock) as app:
+        connect(app, "acme")
+        link(app, "acme", "P1", "J1")
+        pipe.put("J1", "c1")
+        pipe.put("J1", "c" * 300)
+        pipe.put("J1", "c3", company="Acme\x00Corp")
+        pipe.put("J1", "c4", first_name="Gr\udffface")
+        pipe.put("J1", "c5")
+        (report,) = app.cnts.sync("acme", "pipeats")
+        assert report.status == "succeeded"
+        assert sorted(report.errors) == [
+            "warning: skipped a candidate: ats_id must be at most 255 characters",
+            "warning: skipped a candidate: company must not contain NUL characters",
+            "warning: skipped a candidate: first_name must be valid Unicode "
+            "(it holds a lone surrogate)",
+        ]
+        assert app.cnts.list_entries("acme", "P1").total == 2
+        app.session_pool.close()

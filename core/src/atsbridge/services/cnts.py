@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 import sqlalchemy as sa
 
-from atsbridge import countries, filereader, identity
+from atsbridge import countries, filereader, identity, storable
 from atsbridge.errors import (
     AtsbridgeError,
     AtsUnavailable,
@@ -557,6 +557,36 @@ class _Row(NamedTuple):
     extra: tuple[tuple[str, str], ...]  # (kind, value): cnts_keys rows
 
 
+_CANDIDATE_TEXT = (
+    "stage",
+    "status_raw",
+    "application_id",
+    "first_name",
+    "last_name",
+    "linkedin_url",
+    "company",
+    "city",
+)
+
+
+def _unstorable(candidate: Candidate) -> str | None:
+    """Why the store cannot hold ``candidate`` (the field, never its value), or None."""
+    ats_id = candidate.ats_id
+    if isinstance(ats_id, str) and (
+        reason := storable.text_problem(ats_id, max_length=storable.MAX_ID)
+    ):
+        return f"ats_id {reason}"
+    for name in _CANDIDATE_TEXT:
+        value = getattr(candidate, name, None)
+        if isinstance(value, str) and (reason := storable.text_problem(value)):
+            return f"{name} {reason}"
+    for name in ("emails", "phones"):
+        for value in getattr(candidate, name, ()) or ():
+            if isinstance(value, str) and (reason := storable.text_problem(value)):
+                return f"{name} {reason}"
+    return None
+
+
 def _row(
     external_id: str,
     keys: _Keys,
@@ -876,13 +906,18 @@ class CandidatesKind:
         """Normalise a page (CPU only, no database): done where the page was fetched."""
         latest: dict[str, Candidate] = {}
         high_water: datetime | None = None
+        errors: list[str] = []
         for candidate in candidates:
+            unstorable = _unstorable(candidate)
+            if unstorable is not None:
+                # One record the store cannot hold must not fail its page on every run.
+                errors.append(f"warning: skipped a candidate: {unstorable}")
+                continue
             latest[candidate.ats_id] = candidate
             if candidate.updated_at is not None and (
                 high_water is None or candidate.updated_at > high_water
             ):
                 high_water = candidate.updated_at
-        errors: list[str] = []
         rows = tuple(self._row(candidate, errors) for candidate in latest.values())
         return PreparedPage(rows, high_water, tuple(errors))
 
