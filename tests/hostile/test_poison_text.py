@@ -21,7 +21,7 @@ from atsbridge.api import Atsbridge
 from atsbridge.cli import cli
 from atsbridge.cli._root import CliState
 from atsbridge.config import validate_config
-from atsbridge.errors import ConfigError
+from atsbridge.errors import BadInput, ConfigError
 from atsbridge.filereader import FileRejected
 from atsbridge.plugins import PluginRegistry
 from atsbridge.storable import text_problem
@@ -188,3 +188,33 @@ def test_an_unstorable_ats_candidate_is_skipped_not_its_page(db_url: str) -> Non
         ]
         assert app.cnts.list_entries("acme", "P1").total == 2
         app.session_pool.close()
+
+
+def test_product_job_ids_are_checked_where_they_enter(world) -> None:
+    app, fake, _ = world
+    fake.add("J1", "Engineer")
+    app.jobs.sync("acme", "jobfake")
+    with pytest.raises(BadInput, match="--job: must not contain NUL characters"):
+        app.jobs.import_job("acme", "jobfake", "J1", "P\x001")
+    with pytest.raises(BadInput, match="PRODUCT_JOB_ID: must be valid Unicode"):
+        app.leads.enqueue("acme", "P\ud8001", _doc())
+
+
+def test_http_lead_with_a_lone_surrogate_is_a_4xx_naming_the_field(world) -> None:
+    from atsbridge.http.app import create_app
+    from fastapi.testclient import TestClient
+
+    app, fake, _ = world
+    fake.add("J1", "Engineer")
+    app.jobs.sync("acme", "jobfake")
+    app.jobs.import_job("acme", "jobfake", "J1", "P1")
+    key = app.api_keys.create("admin", scope="admin")[1]
+    with TestClient(create_app(app), raise_server_exceptions=False) as client:
+        body = json.dumps(_doc(first_name="A\ud800da"))  # sent as the \\ud800 escape
+        answer = client.post(
+            "/v1/tenants/acme/product-jobs/P1/leads",
+            content=body,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+    assert 400 <= answer.status_code < 500, answer.text
+    assert "lead.first_name: must be valid Unicode" in answer.text

@@ -880,6 +880,9 @@ class JobService(Service):
             raise BadInput("--job: the product job id must not be empty")
         if len(product_job_id) > 255:
             raise BadInput("--job: the product job id is longer than 255 characters")
+        for where, text in (("ATS_JOB_ID", ats_job_id), ("--job", product_job_id)):
+            if reason := storable.text_problem(text, max_length=storable.MAX_ID):
+                raise BadInput(f"{where}: {reason}")
         now = self.now()
         try:
             with self.store.tenant(tenant, immediate=True) as repo:

@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from atsbridge import leaddoc
+from atsbridge import leaddoc, storable
 from atsbridge.errors import (
     AtsbridgeError,
     AtsError,
@@ -551,6 +551,8 @@ class LeadService(Service):
         product_job_id = product_job_id.strip()
         if not product_job_id:
             raise BadInput("PRODUCT_JOB_ID: must not be empty")
+        if reason := storable.text_problem(product_job_id, max_length=storable.MAX_ID):
+            raise BadInput(f"PRODUCT_JOB_ID: {reason}")
         stored, lead = leaddoc.validate(document, resume)
         attachment = lead.attachments[0] if lead.attachments else None
         key = idempotency_key(tenant, product_job_id, lead.id)
