@@ -46,9 +46,12 @@ def write_config(config: dict, directory: Path, name: str) -> Path:
     """Write ``config`` as JSON readable by the owner only; returns the path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Written aside and renamed: a script waiting for the file never reads half of it.
+    partial = directory / f".{name}.json.partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(config, fh, indent=2)
+    partial.replace(path)
     return path
 
 
