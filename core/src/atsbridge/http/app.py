@@ -54,8 +54,13 @@ def _assets() -> str:
     return str(resources.files("fastapi_offline") / "static")
 
 
-def create_app(atsbridge: Atsbridge, *, sync_workers: int = 4) -> FastAPI:
-    """The ASGI application serving ``/v1``, ``/openapi.json``, ``/docs`` and ``/redoc``."""
+def create_app(
+    atsbridge: Atsbridge, *, sync_workers: int = 4, console_frame_ancestors: str | None = None
+) -> FastAPI:
+    """The ASGI application serving ``/v1``, ``/openapi.json``, ``/docs``, ``/redoc`` and
+    the web console under ``/console`` (``console_frame_ancestors``: see
+    ``atsbridge.console.mount``)."""
+    from atsbridge.console import mount as mount_console
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +83,7 @@ def create_app(atsbridge: Atsbridge, *, sync_workers: int = 4) -> FastAPI:
     for router in ROUTERS:
         api.include_router(router, responses=_ERRORS)
     _mount_docs(api)
+    mount_console(api, frame_ancestors=console_frame_ancestors)
     api.openapi = lambda: _openapi(api)  # type: ignore[method-assign]
     return api
 

@@ -502,3 +502,43 @@ class IdempotencyRecord(SQLModel, table=True):
     status: int = Field(default=0)
     response: dict = _json(dict)
     created_at: datetime = _time()
+
+
+class ConsoleUser(SQLModel, table=True):
+    """A staff user of the web console (``atsbridge users``): not tenant data.
+
+    ``password_hash`` is an scrypt hash with its parameters and salt
+    (``scrypt$n$r$p$salt$hash``, base64), so the cost can rise without a migration.
+    """
+
+    __tablename__ = "console_users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = _time()
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A web console session, or a one-time grant that starts an embedded one.
+
+    ``kind``: ``staff`` (a signed-in user, every tenant), ``embed`` (one tenant and the
+    ``views`` listed), ``grant`` (the token of a console URL the API handed out; redeemed
+    once into an ``embed`` session). Only SHA-256 of the token is kept, as for API keys: the
+    token has 256 random bits, so a fast hash is enough.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=10)
+    user_id: int | None = _fk("console_users.id", nullable=True)
+    tenant: str | None = Field(default=None, max_length=100)
+    views: list = _json(list)
+    # The API key's scope that granted an embedded session (staff: admin): the console
+    # never lets a session do more than the key that opened it.
+    scope: str = Field(max_length=10)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = _time()
+    expires_at: datetime = Field(default=None, sa_type=UTCDateTime, nullable=False, index=True)

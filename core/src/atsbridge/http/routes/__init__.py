@@ -1,6 +1,6 @@
 """The /v1 routers, one module per resource; ``ROUTERS`` in mounting order."""
 
-from atsbridge.http.routes import cnts, connections, events, jobs, leads, plugins
+from atsbridge.http.routes import cnts, connections, console_sessions, events, jobs, leads, plugins
 
 ROUTERS = [
     plugins.router,
@@ -9,6 +9,7 @@ ROUTERS = [
     cnts.router,
     leads.router,
     events.router,
+    console_sessions.router,
 ]
 
 __all__ = ["ROUTERS"]
