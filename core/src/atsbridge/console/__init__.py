@@ -13,7 +13,7 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from atsbridge.console import pages_auth, pages_connections
+from atsbridge.console import pages_auth, pages_connections, pages_jobs
 from atsbridge.errors import BadInput
 
 __all__ = ["FRAME_ANCESTORS_ENV", "mount"]
@@ -37,3 +37,4 @@ def mount(api: FastAPI, *, frame_ancestors: str | None = None) -> None:
     api.mount("/console/static", StaticFiles(directory=static), name="console-static")
     api.include_router(pages_auth.router)
     api.include_router(pages_connections.router)
+    api.include_router(pages_jobs.router)
