@@ -72,7 +72,9 @@ def test_a_closed_job_arrives_signed_with_its_event_id(
     ats.edit("A1", status=JobStatus.CLOSED, status_raw="filled")
     linked.jobs.sync("acme", "jobfake")
     assert deliverer.deliver_due(host_id="h1") == 1
-    [event], _ = linked.events.feed(tenants=["acme"], after=None, limit=10)
+    [event], _ = linked.events.feed(
+        tenants=["acme"], after=None, limit=10, types=[types.JOB_CLOSED]
+    )
     assert receiver.accepted == [(event["id"], event)]
     assert receiver.refused == []
     health = linked.webhooks.health(endpoint, tenants=["acme"])

@@ -12,6 +12,9 @@ from atsbridge.store import Store
 from atsbridge.store.tables import EventRow
 from jobfake import JobFake, Observer
 
+# The changes' events; every sync also logs its sync.finished (see test_sync_events.py).
+CHANGES = [t for t in types.DOMAIN_TYPES if t != types.SYNC_FINISHED]
+
 
 def test_closing_and_reopening_a_linked_job_is_in_the_feed_once(
     linked: Atsbridge, ats: JobFake, observer: Observer
@@ -21,7 +24,7 @@ def test_closing_and_reopening_a_linked_job_is_in_the_feed_once(
     linked.jobs.sync("acme", "jobfake")  # the overlap sees the closed job again: no second event
     ats.edit("A1", status=JobStatus.OPEN, status_raw="open")
     linked.jobs.sync("acme", "jobfake")
-    events, cursor = linked.events.feed(tenants=["acme"], after=None, limit=10)
+    events, cursor = linked.events.feed(tenants=["acme"], after=None, limit=10, types=CHANGES)
     assert [e["type"] for e in events] == [types.JOB_CLOSED, types.JOB_REOPENED]
     assert cursor is None
     closed = events[0]
@@ -42,7 +45,7 @@ def test_closing_and_reopening_a_linked_job_is_in_the_feed_once(
 def test_a_deleted_job_is_closed_and_deleted(linked: Atsbridge, ats: JobFake) -> None:
     ats.delete("A1")
     linked.sync.run("acme", "jobfake", ["links"], full=True)  # reads every open link
-    events, _ = linked.events.feed(tenants=["acme"], after=None, limit=10)
+    events, _ = linked.events.feed(tenants=["acme"], after=None, limit=10, types=CHANGES)
     assert [(e["type"], e["data"].get("reason")) for e in events] == [
         (types.JOB_CLOSED, "deleted"),
         (types.JOB_DELETED, None),
@@ -54,9 +57,9 @@ def test_another_tenants_events_are_invisible(linked: Atsbridge, ats: JobFake) -
     ats.edit("A2", status=JobStatus.CLOSED)
     linked.jobs.sync("acme", "jobfake")
     linked.jobs.sync("globex", "jobfake")
-    acme, _ = linked.events.feed(tenants=["acme"], after=None, limit=10)
-    globex, _ = linked.events.feed(tenants=["globex"], after=None, limit=10)
-    every, _ = linked.events.feed(tenants=None, after=None, limit=10)
+    acme, _ = linked.events.feed(tenants=["acme"], after=None, limit=10, types=CHANGES)
+    globex, _ = linked.events.feed(tenants=["globex"], after=None, limit=10, types=CHANGES)
+    every, _ = linked.events.feed(tenants=None, after=None, limit=10, types=CHANGES)
     assert [e["data"]["product_job_id"] for e in acme] == ["P-1"]
     assert [e["data"]["product_job_id"] for e in globex] == ["P-2"]
     assert [e["id"] for e in every] == [acme[0]["id"], globex[0]["id"]]
@@ -131,7 +134,7 @@ def test_a_page_that_rolls_back_records_no_close(
     monkeypatch.setattr(jobs, "_reindex", broken)
     with pytest.raises(RuntimeError):
         linked.jobs.sync("acme", "jobfake")
-    assert linked.events.feed(tenants=None, after=None, limit=10) == ([], None)
+    assert linked.events.feed(tenants=None, after=None, limit=10, types=CHANGES) == ([], None)
     assert observer.closed == []
 
 
@@ -173,7 +176,7 @@ def test_an_exported_lead_is_in_the_feed(linked: Atsbridge) -> None:
     }
     outcome = linked.leads.push("acme", "P-1", document)
     assert outcome.lead.state == "exported"
-    events, _ = linked.events.feed(tenants=["acme"], after=None, limit=10)
+    events, _ = linked.events.feed(tenants=["acme"], after=None, limit=10, types=CHANGES)
     assert [(e["type"], e["data"]["lead_id"], e["data"]["candidate_id"]) for e in events] == [
         (types.LEAD_EXPORTED, "lead-1", "c1")
     ]

@@ -30,6 +30,7 @@ from atsbridge.model import (
     JobQuery,
     JobReopened,
     LeadExported,
+    LoggedEvent,
     PluginInfo,
     SandboxOptions,
     SessionContext,
@@ -166,3 +167,15 @@ def atsbridge_lead_exported(event: LeadExported) -> None:
 @hookspec
 def atsbridge_candidate_status_changed(event: CandidateStatusChanged) -> None:
     """An exported lead's status in the ATS changed (the funnel moved)."""
+
+
+@hookspec
+def atsbridge_event(event: LoggedEvent) -> None:
+    """Any domain event of the durable log, once it has committed, in log order per change.
+
+    Every type the feed carries arrives here (``job.closed`` ... ``sync.finished``,
+    ``connection.credentials_failing``), besides the typed hooks above for the types that
+    have one: an observer plugin sees what the product's webhooks see, with the same id.
+    Called by the service that made the change, in its thread, after its commit; an
+    exception is logged and never undoes the change.
+    """

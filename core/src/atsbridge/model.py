@@ -375,3 +375,19 @@ class CandidateStatusChanged:
     old_status: CandidateStatus | None
     new_status: CandidateStatus
     stage: str | None
+
+
+@attrs.frozen(hash=False)
+class LoggedEvent:
+    """One domain event of the durable log, as the feed and the webhooks carry it.
+
+    ``id`` is the event's stable id (``evt_...``, the deliveries' ``webhook-id``);
+    ``type`` one of ``atsbridge.events.types.DOMAIN_TYPES``; ``created_at`` ISO 8601 UTC;
+    ``data`` the type's JSON payload (see the README's event list).
+    """
+
+    id: str
+    type: str
+    tenant: str | None
+    created_at: str
+    data: dict[str, Any]

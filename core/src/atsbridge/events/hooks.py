@@ -3,8 +3,10 @@
 A service that records an event keeps the public JSON ``record_event`` returned and, once
 its transaction has committed, hands it to ``fire``: the hook argument is rebuilt from the
 event's own data, so an observer plugin sees exactly what the feed and the webhooks carry.
-Types without a hook (yet) are skipped. Each observer is called on its own: one failing
-neither starves the others of the event nor undoes what was committed.
+Every domain event also goes to ``atsbridge_event`` (as a ``LoggedEvent``), so the types
+without a typed hook (lead.failed, sync.finished, ...) reach observers too. Each observer is
+called on its own: one failing neither starves the others of the event nor undoes what was
+committed.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from atsbridge.model import (
     JobClosed,
     JobReopened,
     LeadExported,
+    LoggedEvent,
     PushResult,
 )
 from atsbridge.plugins import PluginRegistry
 
-__all__ = ["HOOKS", "fire", "hook_argument"]
+__all__ = ["HOOKS", "fire", "hook_argument", "logged_event"]
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +98,36 @@ def hook_argument(event: dict[str, Any]) -> tuple[str, Any] | None:
     return name, build(event)
 
 
+def logged_event(event: dict[str, Any]) -> LoggedEvent:
+    """The ``atsbridge_event`` argument: the event's public JSON as a ``LoggedEvent``."""
+    return LoggedEvent(
+        id=event["id"],
+        type=event["type"],
+        tenant=event["tenant"],
+        created_at=event["created_at"],
+        data=dict(event["data"]),
+    )
+
+
 def fire(registry: PluginRegistry, events: Iterable[dict[str, Any]]) -> None:
-    """Call the plugins' hooks for committed ``events`` (public JSON, in log order)."""
+    """Call the plugins' hooks for committed ``events`` (public JSON, in log order): the
+    type's own hook where it has one, then ``atsbridge_event``."""
     for event in events:
+        if event["type"] not in t.DOMAIN_TYPES:
+            continue  # a ping is the product's test, not the plugins' business
+        calls = []
         found = hook_argument(event)
-        if found is None:
-            continue
-        name, argument = found
-        for impl in getattr(registry.hook, name).get_hookimpls():
-            try:
-                impl.function(event=argument)
-            except Exception:
-                log.exception(
-                    "the %s hook of %s failed for event %s", name, impl.plugin_name, event["id"]
-                )
+        if found is not None:
+            calls.append(found)
+        calls.append(("atsbridge_event", logged_event(event)))
+        for name, argument in calls:
+            for impl in getattr(registry.hook, name).get_hookimpls():
+                try:
+                    impl.function(event=argument)
+                except Exception:
+                    log.exception(
+                        "the %s hook of %s failed for event %s",
+                        name,
+                        impl.plugin_name,
+                        event["id"],
+                    )

@@ -73,6 +73,7 @@ from atsbridge.errors import (
     Conflict,
     NotFound,
 )
+from atsbridge.events import hooks, records
 from atsbridge.model import Candidate, CandidateQuery, Capability
 from atsbridge.services import fullpass, removals
 from atsbridge.services.base import Service
@@ -1220,6 +1221,34 @@ class CandidatesKind:
             fullpass.record(repo, connection_id, KIND, ACCOUNT_SCOPE, info.started_at, now)
         return outcome
 
+    def finished_events(
+        self,
+        repo: TenantRepo,
+        connection_id: int,
+        scope: str,
+        counts: dict[str, int],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """The runner's call in a run's last transaction: ``donotsource.updated`` when the
+        run changed the job's list (one event per run, not per page)."""
+        changed = any(counts.get(k) for k in ("added", "updated", "removed"))
+        # An account-wide walk changes many jobs' lists at once: one event, no job named.
+        account = scope == ACCOUNT_SCOPE
+        product_job_id = None if account else self._product_job(repo, connection_id, scope)
+        if not changed or (product_job_id is None and not account):
+            return []
+        return [
+            records.donotsource_updated(
+                repo,
+                product_job_id=product_job_id,
+                source="ats",
+                change="sync",
+                counts=counts,
+                now=now,
+                connection_id=connection_id,
+            )
+        ]
+
     def after_commit(self) -> None:
         changes: StatusChanges | None = getattr(self._changes, "pending", None)
         self._changes.pending = None
@@ -1314,7 +1343,7 @@ def sync_candidates(
     if product_job_id is None:
         # An account page keeps these jobs' people too, for the flow-back only.
         kind.lead_jobs_kept = frozenset(only_jobs or ()) | _jobs_with_exported_leads(app, session)
-    runner = SyncRunner(app.store, clock=app.clock)
+    runner = app.sync.runner()
     starts = runner.pass_starts(session, KIND, plans)
     processes = 0 if plan.account else worker_processes(app, session.settings, plans)
     # What is alive now outlives the task, and a big sync allocates a page of objects after
@@ -1645,9 +1674,41 @@ class CntsService(Service):
                 if not dry_run:
                     repo.add(CntsList(product_job_id=product_job_id, created_at=self.now()))
                     repo.flush()
-            return cnts_import.import_rows(
+            report = cnts_import.import_rows(
                 repo, product_job_id, read, Path(path).name, self.now(), dry_run=dry_run
             )
+            event = None
+            if not dry_run and (report.added or report.updated):
+                event = records.donotsource_updated(
+                    repo,
+                    product_job_id=product_job_id,
+                    source="file",
+                    change="import",
+                    counts={"added": report.added, "updated": report.updated},
+                    now=self.now(),
+                    import_id=report.import_id,
+                )
+        self._fire(event)
+        return report
+
+    def _fire(self, event: dict[str, Any] | None) -> None:
+        if event is not None:
+            hooks.fire(self.app.registry, [event])
+
+    def _removed(
+        self, repo: TenantRepo, product_job_id: str, change: str, report: RemoveReport, **extra: Any
+    ) -> dict[str, Any] | None:
+        if not report.removed:
+            return None
+        return records.donotsource_updated(
+            repo,
+            product_job_id=product_job_id,
+            source="file",
+            change=change,
+            counts={"removed": report.removed},
+            now=self.now(),
+            **extra,
+        )
 
     def imports(self, tenant: str, product_job_id: str) -> list[ImportView]:
         """The job's recorded file imports, newest first (NotFound for an unknown job)."""
@@ -1663,7 +1724,12 @@ class CntsService(Service):
 
         with self.store.tenant(tenant, immediate=True) as repo:
             _require_job(repo.session.connection(), repo.tenant_id, product_job_id)
-            return cnts_import.remove_import(repo, product_job_id, import_id)
+            report = cnts_import.remove_import(repo, product_job_id, import_id)
+            event = self._removed(
+                repo, product_job_id, "import_removed", report, import_id=import_id
+            )
+        self._fire(event)
+        return report
 
     def remove_email(self, tenant: str, product_job_id: str, email: str) -> RemoveReport:
         """Take a person off the job's file entries by email (any spelling of it).
@@ -1674,7 +1740,10 @@ class CntsService(Service):
 
         with self.store.tenant(tenant, immediate=True) as repo:
             _require_job(repo.session.connection(), repo.tenant_id, product_job_id)
-            return cnts_import.remove_email(repo, product_job_id, email)
+            report = cnts_import.remove_email(repo, product_job_id, email)
+            event = self._removed(repo, product_job_id, "email_removed", report)
+        self._fire(event)
+        return report
 
     def default_country(self, tenant: str, product_job_id: str) -> str | None:
         """The linked connection's default_country; else the tenant's only connection's."""

@@ -487,7 +487,10 @@ def _work(
             cast(AtsPlugin, None),
             None,
         )
-        runner = SyncRunner(store, clock=utcnow)
+        # What a run logs goes to the parent, which fires the plugins' hooks.
+        runner = SyncRunner(
+            store, clock=utcnow, on_events=lambda events: results.put(("events", events))
+        )
         progress: Callable[[RunReport], None] | None = None
         if setup.report_progress:
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,8 @@ from sqlmodel import select
 
 from atsbridge import jsontext
 from atsbridge.config import validate_config
-from atsbridge.errors import AtsbridgeError, BadInput, ConfigError
+from atsbridge.errors import AtsbridgeError, AuthError, BadInput, ConfigError
+from atsbridge.events import hooks, records
 from atsbridge.model import SessionContext
 from atsbridge.plugins import AtsPlugin
 from atsbridge.references import ReferencePolicy
@@ -53,6 +55,8 @@ from atsbridge.store import Connection, Job, JobLink, SyncRun, Tenant
 from atsbridge.store.tables import CntsEntry
 
 # What a disconnect deletes with the connection (foreign keys ON DELETE CASCADE), by label.
+log = logging.getLogger(__name__)
+
 _REMOVED_WITH_CONNECTION = (
     ("mirrored jobs", Job),
     ("imported job links", JobLink),
@@ -404,14 +408,46 @@ class ConnectionService(Service):
             raise
         except AtsbridgeError as exc:
             error = exc
+        event = None
         with self.store.tenant(tenant, immediate=True) as repo:
             row = repo.require_connection(ats)
             row.last_checked_at = self.now()
             row.last_check_error = REDACTOR.redact(str(error)) if error else None
             view = self._view(tenant, row)
+            if isinstance(error, AuthError):
+                assert row.id is not None
+                event = records.credentials_failing(
+                    repo,
+                    ats=ats,
+                    connection_id=row.id,
+                    during="check",
+                    error=str(error),
+                    now=self.now(),
+                )
+        if event is not None:
+            hooks.fire(self.registry, [event])
         if error is not None:
             raise error
         return view
+
+    def _credentials_failing(self, tenant: str, ats: str, error: AuthError) -> None:
+        """Log that opening a session (for a sync, a drain...) was refused its credentials."""
+        try:
+            with self.store.tenant(tenant, immediate=True) as repo:
+                row = repo.require_connection(ats)
+                assert row.id is not None
+                event = records.credentials_failing(
+                    repo,
+                    ats=ats,
+                    connection_id=row.id,
+                    during="session",
+                    error=str(error),
+                    now=self.now(),
+                )
+        except Exception:  # the caller raises the AuthError itself; never hide it
+            log.exception("could not log the credentials failure of %s/%s", tenant, ats)
+            return
+        hooks.fire(self.registry, [event])
 
     def removal(self, tenant: str, ats: str) -> dict[str, int]:
         """What ``disconnect`` would delete: row counts by what they are, for a confirmation."""
@@ -526,7 +562,11 @@ class ConnectionService(Service):
 
         def open_raw() -> tuple[Any, str]:
             config = resolve_references(unseal(stored, self.app.secret_box), policy=policy)
-            raw = self._open(plugin, tenant, ats, config, None, rotated)
+            try:
+                raw = self._open(plugin, tenant, ats, config, None, rotated)
+            except AuthError as exc:
+                self._credentials_failing(tenant, ats, exc)
+                raise
             return raw, fingerprint(latest[0])
 
         def close_raw(raw: Any) -> None:

@@ -60,13 +60,17 @@ from atsbridge.errors import (
     PayloadError,
 )
 from atsbridge.events import hooks, record_event
-from atsbridge.events.types import LEAD_EXPORTED
+from atsbridge.events.types import (
+    CANDIDATE_STATUS_CHANGED,
+    LEAD_EXPORTED,
+    LEAD_FAILED,
+    LEAD_SKIPPED,
+)
 from atsbridge.model import (
     Attachment,
     Candidate,
     CandidateQuery,
     CandidateStatus,
-    CandidateStatusChanged,
     Lead,
     Page,
     PushResult,
@@ -136,6 +140,19 @@ def idempotency_key(tenant: str, product_job_id: str, lead_id: str) -> str:
 
 
 # --- views ------------------------------------------------------------------------------------
+
+
+def error_code(exc: BaseException) -> str:
+    """The stable code of an export failure, as the HTTP API's problems spell it."""
+    for cls, code in (
+        (AuthError, "ats.auth_failed"),
+        (AtsError, "ats.refused"),
+        (AtsUnavailable, "ats.unavailable"),
+        (PayloadError, "ats.bad_payload"),
+    ):
+        if isinstance(exc, cls):
+            return code
+    return "ats.failed"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -248,22 +265,20 @@ class Funnel:
 
 @attrs.define
 class StatusChanges:
-    """Status changes recorded in one transaction; ``fire`` them after it commits."""
+    """Status changes recorded in one transaction; ``fire`` them after it commits.
 
-    events: list[CandidateStatusChanged] = attrs.Factory(list)
+    ``events`` are the logged ``candidate.status_changed`` events (public JSON, plain
+    data: a worker process sends them to its parent as they are).
+    """
+
+    events: list[dict[str, Any]] = attrs.Factory(list)
     matched: int = 0
     changed: int = 0
 
     def fire(self, registry: PluginRegistry) -> None:
         events, self.events = self.events, []
-        for event in events:
-            try:
-                registry.hook.atsbridge_candidate_status_changed(event=event)
-            except Exception:  # an observer's bug must not undo what has been recorded
-                log.exception(
-                    "an atsbridge_candidate_status_changed hook failed for lead %s",
-                    event.lead_id,
-                )
+        # Each observer on its own; a failing one is logged and undoes nothing.
+        hooks.fire(registry, events)
 
 
 _STAGE_SEPARATORS = re.compile(r"[\W_]+")
@@ -357,15 +372,23 @@ def record_candidates(
         )
         changes.changed += 1
         changes.events.append(
-            CandidateStatusChanged(
+            record_event(
+                repo,
                 tenant=repo.tenant_key,
-                ats=ats,
-                product_job_id=row.product_job_id,
-                lead_id=row.lead_id,
-                candidate_id=row.ats_candidate_id or candidate.ats_id,
-                old_status=CandidateStatus(old) if old else None,
-                new_status=CandidateStatus(status),
-                stage=candidate.stage,
+                type=CANDIDATE_STATUS_CHANGED,
+                data={
+                    "ats": ats,
+                    "product_job_id": row.product_job_id,
+                    "lead_id": row.lead_id,
+                    "candidate_id": row.ats_candidate_id or candidate.ats_id,
+                    "application_id": row.ats_application_id,
+                    "old_status": CandidateStatus(old).value if old else None,
+                    "new_status": status,
+                    "stage": candidate.stage,
+                    "status_raw": candidate.status_raw,
+                },
+                connection_id=connection_id,
+                now=now,
             )
         )
     return changes
@@ -680,8 +703,9 @@ class LeadService(Service):
             if claim is None:
                 break
             report.claimed += 1
-            if isinstance(claim, str):  # skipped at claim time
+            if isinstance(claim, dict):  # skipped at claim time: its lead.skipped event
                 report.skipped += 1
+                hooks.fire(self.registry, [claim])
                 continue
             try:
                 result = _check_result(
@@ -705,7 +729,7 @@ class LeadService(Service):
 
     def _claim(
         self, session: PluginSession, lead_ids: Sequence[str] | None, report: DrainReport
-    ) -> _Claim | str | None:
+    ) -> _Claim | dict[str, Any] | None:
         now = self.now()
         with self.store.tenant(session.tenant, immediate=True) as repo:
             due = sa.or_(
@@ -761,11 +785,24 @@ class LeadService(Service):
                     lead=leaddoc.to_lead(row.document, resume),
                 )
             # The one place a claimed lead is skipped (job closed or unlinked, or the person on
-            # the job's do-not-source list): a lead.skipped event belongs here.
+            # the job's do-not-source list); its lead.skipped event commits with it.
             # Not pushed, so this claim was no attempt.
             row.state, row.last_error, row.exclusion = SKIPPED, reason, exclusion
             row.attempts, row.claimed_until, row.next_attempt_at = claimed.attempts - 1, None, None
-            return reason
+            return record_event(
+                repo,
+                tenant=session.tenant,
+                type=LEAD_SKIPPED,
+                data={
+                    "ats": session.ats,
+                    "product_job_id": row.product_job_id,
+                    "lead_id": row.lead_id,
+                    "reason": reason,
+                    "excluded_by": exclusion or None,
+                },
+                connection_id=session.connection_id,
+                now=now,
+            )
 
     def _owned(self, repo: TenantRepo, claim: _Claim) -> LeadRow | None:
         """The claimed row, if this claim still owns it (not taken over after its lease)."""
@@ -845,6 +882,25 @@ class LeadService(Service):
                 row.state = FAILED
                 row.next_attempt_at = now + self.policy.delay(claim.key, claim.attempts)
                 report.failed += 1
+            failed = record_event(
+                repo,
+                tenant=session.tenant,
+                type=LEAD_FAILED,
+                data={
+                    "ats": session.ats,
+                    "product_job_id": claim.product_job_id,
+                    "lead_id": claim.lead_id,
+                    "attempt": claim.attempts,
+                    "error": message,
+                    "error_code": error_code(exc),
+                    # dead: no more attempts (the ATS refused it, or attempts ran out)
+                    "dead": row.state == DEAD,
+                    "next_attempt_at": row.next_attempt_at,
+                },
+                connection_id=session.connection_id,
+                now=now,
+            )
+        hooks.fire(self.registry, [failed])
         log.warning("lead %s export attempt %d failed: %s", claim.lead_id, claim.attempts, message)
 
     # --- retry -------------------------------------------------------------------------------

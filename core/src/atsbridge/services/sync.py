@@ -38,7 +38,8 @@ import attrs
 import sqlalchemy as sa
 from sqlmodel import col
 
-from atsbridge.errors import AtsbridgeError, Conflict, NotFound
+from atsbridge.errors import AtsbridgeError, AuthError, Conflict, NotFound
+from atsbridge.events import records
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Connection, Store, SyncCheckpoint, SyncRun, TenantRepo
 from atsbridge.store.tables import table
@@ -318,6 +319,8 @@ class _Run:
     pages: int = 0
     status: str = "running"
     ended_at: datetime | None = None
+    # Events the run's last transaction logged (sync.finished...), fired after its commit.
+    events: list[dict[str, Any]] = attrs.Factory(list)
 
     def report(self, session: PluginSession, kind: str) -> RunReport:
         return RunReport(
@@ -444,6 +447,7 @@ class _Written:
     counts: dict[str, int]
     errors: list[str]
     progress: dict[str, Any]
+    events: list[dict[str, Any]] = attrs.Factory(list)
 
 
 class _FirstPageFailed(Exception):
@@ -474,8 +478,12 @@ class SyncRunner:
         overlap: timedelta = DEFAULT_OVERLAP,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
         holder: str | None = None,
+        on_events: Callable[[list[dict[str, Any]]], None] | None = None,
     ):
         self.store = store
+        # Gets the events a run logged (sync.finished, credentials failing, the kind's own
+        # ``finished_events``) once they have committed: the plugins' event hooks.
+        self.on_events = on_events
         self.clock = clock
         self.overlap = overlap
         self.stale_after = stale_after
@@ -530,13 +538,13 @@ class SyncRunner:
             # The page failed in the run's first transaction and took the run with it:
             # record both as a run begun and then failed, as if apart.
             run, state, _ = self._begin(session, kind, scope, full)
-            self._fail(session, run.id, failed.error)
+            self._fail(session, run.id, failed.error, kind)
             raise failed.error from None
         try:
             # Inside the try: a callback that raises at the first report (a host stopping)
             # must still record the run as failed or interrupted, never leave it "running".
             if report is not None:
-                kind.after_commit()
+                self._after_commit(kind, run)
             if on_progress:
                 on_progress(report or run.report(session, kind.name))
             if report is not None and report.status != "running":
@@ -546,15 +554,73 @@ class SyncRunner:
                 if ahead is not None:
                     self._request_next(ahead, scope, page, state.since, then)
                 report = self._apply(session, kind, scope, run, state, page)
-                kind.after_commit()
+                self._after_commit(kind, run)
                 if on_progress:
                     on_progress(report)
                 if report.status != "running":
                     return report
                 page = self._page(session, kind, scope, state, ahead)
         except BaseException as exc:
-            self._fail(session, run.id, exc)
+            self._fail(session, run.id, exc, kind)
             raise
+
+    def _after_commit(self, kind: SyncKind, run: _Run) -> None:
+        kind.after_commit()
+        self._emit(run.events)
+        run.events = []
+
+    def _emit(self, events: list[dict[str, Any]]) -> None:
+        if events and self.on_events is not None:
+            try:
+                self.on_events(events)
+            except Exception:  # an observer's failure must not fail a committed run
+                log.exception("firing the events of a sync run failed")
+
+    def _finished_events(
+        self,
+        repo: TenantRepo,
+        session: PluginSession,
+        kind: SyncKind | None,
+        kind_name: str,
+        scope: str,
+        run_id: int,
+        status: str,
+        counts: dict[str, int],
+        errors: list[str],
+        started_at: datetime,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Log the events of a run's end in its last transaction: the kind's own (e.g. the
+        do-not-source list changed), then ``sync.finished``."""
+        events = []
+        extra = getattr(kind, "finished_events", None)
+        if extra is not None:
+            if status == "succeeded":
+                events.extend(extra(repo, session.connection_id, scope, counts, now))
+            else:
+                # A failing run records its end whatever the kind's own events do (the
+                # kind may be what failed).
+                try:
+                    with repo.session.begin_nested():
+                        events.extend(extra(repo, session.connection_id, scope, counts, now))
+                except Exception:
+                    log.exception("the %s kind's end-of-run events failed", kind_name)
+        events.append(
+            records.sync_finished(
+                repo,
+                ats=session.ats,
+                connection_id=session.connection_id,
+                run_id=run_id,
+                kind=kind_name,
+                scope=scope,
+                status=status,
+                counts=counts,
+                errors=errors,
+                started_at=started_at,
+                now=now,
+            )
+        )
+        return events
 
     @staticmethod
     def _request_next(
@@ -840,7 +906,22 @@ class SyncRunner:
         )
         if checkpoint.rowcount != 1 or written.rowcount != 1:
             raise Conflict(f"{kind.name} sync run {run.id} of {session.label} was taken over")
-        return _Written(high_water, following.pages, counts, errors, progress)
+        events = []
+        if done:
+            events = self._finished_events(
+                repo,
+                session,
+                kind,
+                kind.name,
+                scope,
+                run.id,
+                "succeeded",
+                counts,
+                errors,
+                run.started_at,
+                now,
+            )
+        return _Written(high_water, following.pages, counts, errors, progress, events)
 
     @staticmethod
     def _written(
@@ -860,13 +941,17 @@ class SyncRunner:
         )
         run.pages, run.counts, run.errors = run.pages + 1, written.counts, written.errors
         run.progress = written.progress
+        run.events = list(written.events)
         if page.next_cursor is None:
             run.status, run.ended_at = "succeeded", now
         return run.report(session, kind.name)
 
-    def _fail(self, session: PluginSession, run_id: int, exc: BaseException) -> None:
+    def _fail(
+        self, session: PluginSession, run_id: int, exc: BaseException, kind: SyncKind | None = None
+    ) -> None:
         interrupted = not isinstance(exc, Exception)  # KeyboardInterrupt, SystemExit
         message = str(exc) if isinstance(exc, AtsbridgeError) else f"{type(exc).__name__}: {exc}"
+        events: list[dict[str, Any]] = []
         try:
             # Immediate, like every other write here: a deferred read-then-write transaction
             # on SQLite fails with "database is locked" at once under concurrent writers
@@ -879,6 +964,31 @@ class SyncRunner:
                 run.ended_at = self.clock()
                 run.errors = [*run.errors, message][-100:]
                 run.progress = {**run.progress, "phase": run.status}
+                scope = str(run.progress.get("scope", ""))
+                events = self._finished_events(
+                    repo,
+                    session,
+                    kind,
+                    run.kind,
+                    scope,
+                    run_id,
+                    run.status,
+                    dict(run.counts),
+                    list(run.errors),
+                    run.started_at,
+                    run.ended_at,
+                )
+                if isinstance(exc, AuthError):
+                    events.append(
+                        records.credentials_failing(
+                            repo,
+                            ats=session.ats,
+                            connection_id=session.connection_id,
+                            during="sync",
+                            error=message,
+                            now=run.ended_at,
+                        )
+                    )
         except Exception:
             # Recording must never hide the original error, which the caller re-raises; but
             # the run stays "running" until presumed dead, so say why.
@@ -888,6 +998,7 @@ class SyncRunner:
                 session.label,
                 message,
             )
+        self._emit(events)
 
     def _progress(
         self, scope: str, state: _Pass, pages: int, resumed: int, now: datetime
@@ -969,7 +1080,14 @@ class SyncService:
         self.app = app
 
     def runner(self) -> SyncRunner:
-        return SyncRunner(self.app.store, clock=self.app.clock)
+        from atsbridge.events import hooks
+
+        registry = self.app.registry
+        return SyncRunner(
+            self.app.store,
+            clock=self.app.clock,
+            on_events=lambda events: hooks.fire(registry, events),
+        )
 
     def run(
         self,
