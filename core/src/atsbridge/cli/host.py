@@ -124,6 +124,20 @@ def host() -> None:
     show_default=True,
     help="Seconds over which never-run tasks start, so a new host does not start all at once.",
 )
+@click.option(
+    "--deliver-webhooks/--no-deliver-webhooks",
+    default=True,
+    show_default=True,
+    help="Send the product's signed webhooks from this host (any number of hosts may).",
+)
+@click.option(
+    "--webhook-claim-seconds",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="How long a webhook delivery being sent is protected from other senders; past "
+    "it (the sender presumed dead) it is sent again, with the same webhook-id.",
+)
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -145,6 +159,8 @@ def run(
     lead_retry_seconds: float | None,
     lead_claim_seconds: float | None,
     first_run_spread: float,
+    deliver_webhooks: bool,
+    webhook_claim_seconds: float,
 ) -> None:
     """Run the daemon until SIGTERM or Ctrl-C (then finish or checkpoint, and exit 0).
 
@@ -176,6 +192,8 @@ def run(
         lead_retry_seconds=lead_retry_seconds,
         lead_claim_seconds=lead_claim_seconds,
         first_run_spread_seconds=first_run_spread,
+        webhook_poll_seconds=1.0 if deliver_webhooks else None,
+        webhook_claim_seconds=webhook_claim_seconds,
     )
     daemon = Host(app, config)
     host_logs.configure(log_format, getattr(logging, log_level.upper()), daemon.host_id)

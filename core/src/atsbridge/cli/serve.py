@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -35,19 +36,45 @@ from atsbridge.host import logs as host_logs
     default="info",
     show_default=True,
 )
+@click.option(
+    "--deliver-webhooks/--no-deliver-webhooks",
+    default=True,
+    show_default=True,
+    help="Also send the product's signed webhooks (each delivery is claimed by one process).",
+)
+@click.option(
+    "--webhook-claim-seconds",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="How long a webhook delivery being sent is protected from other senders; past "
+    "it (the sender presumed dead) it is sent again, with the same webhook-id.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, log_format: str, log_level: str) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    log_format: str,
+    log_level: str,
+    deliver_webhooks: bool,
+    webhook_claim_seconds: float,
+) -> None:
     """Serve the /v1 API, /openapi.json and the docs (/docs, /redoc) until SIGTERM or Ctrl-C.
 
     Keys: `atsbridge api-keys create`. The server keeps nothing of its own: run as many
-    as you like on one PostgreSQL database behind a load balancer.
+    as you like on one PostgreSQL database behind a load balancer. Webhook deliveries are
+    claimed in the database with a lease, so each is sent by one of them.
     """
+    from atsbridge.events.delivery import DeliveryPolicy, DeliveryThread
     from atsbridge.http.server import ApiServer
 
     app = app_from(ctx)
     host_logs.configure(log_format, getattr(logging, log_level.upper()), f"api:{port}")
     app.store  # noqa: B018 (open and migrate the database before listening)
     server = ApiServer(app, host, port)
+    policy = DeliveryPolicy(lease=timedelta(seconds=webhook_claim_seconds))
+    deliveries = DeliveryThread(app, policy=policy) if deliver_webhooks else None
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -57,6 +84,8 @@ def serve(ctx: click.Context, host: str, port: int, log_format: str, log_level: 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.start()
+        if deliveries is not None:
+            deliveries.start()
         # Tests and scripts learn the port (0 = any free one) from this line.
         click.echo(f"api: {server.url}  (docs: {server.url}/docs)", err=True)
         while not stop.wait(0.5):
@@ -64,6 +93,8 @@ def serve(ctx: click.Context, host: str, port: int, log_format: str, log_level: 
                 break
     finally:
         server.stop()
+        if deliveries is not None:
+            deliveries.stop()
         for s, handler in previous.items():
             signal.signal(s, handler)
 

@@ -53,6 +53,7 @@ __all__ = [
     "FAILED",
     "Deliverer",
     "DeliveryPolicy",
+    "DeliveryThread",
     "default_host_id",
     "run_forever",
 ]
@@ -148,18 +149,29 @@ class Deliverer:
     def close(self) -> None:
         self.http.close()
 
-    def deliver_due(self, *, host_id: str, limit: int = 100) -> int:
-        """Number new events, then send up to ``limit`` due deliveries; return how many
-        were attempted."""
+    def deliver_due(
+        self, *, host_id: str, limit: int = 100, stop: threading.Event | None = None
+    ) -> int:
+        """Number new events, then send up to ``limit`` due deliveries (fewer once ``stop``
+        is set); return how many were attempted."""
         sequencer.sequence(self.store)
+        if not self._anything_due():
+            return 0  # the usual answer, read without taking the write lock a claim takes
         attempted = 0
-        while attempted < limit:
+        while attempted < limit and not (stop is not None and stop.is_set()):
             claim = self._claim(host_id)
             if claim is None:
                 break
             attempted += 1
             self._record(claim, self._send(claim))
         return attempted
+
+    def _anything_due(self) -> bool:
+        with self.store.system_session() as session:
+            found = session.connection().execute(
+                sa.select(D.c.id).where(_due(self.clock())).limit(1)
+            )
+            return found.first() is not None
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -300,7 +312,7 @@ def run_forever(
     try:
         while not stop_event.is_set():
             try:
-                attempted = deliverer.deliver_due(host_id=host, limit=batch)
+                attempted = deliverer.deliver_due(host_id=host, limit=batch, stop=stop_event)
             except Exception:
                 log.exception("webhook delivery round failed")
                 attempted = 0
@@ -308,3 +320,48 @@ def run_forever(
                 stop_event.wait(interval)
     finally:
         deliverer.close()
+
+
+class DeliveryThread:
+    """``run_forever`` on a thread of its own: what ``serve`` and ``host run`` start.
+
+    Holds nothing but its thread: every delivery's state is in the database, claimed with
+    a lease, so any number of processes may run one on the same database.
+    """
+
+    def __init__(
+        self,
+        app: Atsbridge,
+        *,
+        host_id: str | None = None,
+        interval: float = 1.0,
+        policy: DeliveryPolicy | None = None,
+    ):
+        self.app = app
+        self.host_id = host_id
+        self.interval = interval
+        self.policy = policy
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=run_forever,
+            args=(self._stop, self.app),
+            kwargs={"host_id": self.host_id, "interval": self.interval, "policy": self.policy},
+            name="atsbridge-webhooks",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop after the delivery in flight (whose outcome is recorded); False when it
+        still ran after ``timeout`` (its lease then lets another deliverer resend it)."""
+        self._stop.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()

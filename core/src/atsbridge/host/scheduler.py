@@ -52,6 +52,7 @@ from sqlmodel import col, select
 
 from atsbridge import __version__
 from atsbridge.errors import AtsbridgeError, BadInput, Conflict
+from atsbridge.events.delivery import DeliveryPolicy, DeliveryThread
 from atsbridge.host import logs
 from atsbridge.host.leases import (
     Claim,
@@ -122,6 +123,10 @@ class HostConfig:
     # push, and how long a push claim protects a lead before another worker may retry it.
     lead_retry_seconds: float | None = None
     lead_claim_seconds: float | None = None
+    # The product's signed webhooks: sent from a thread of the host (None: not here), which
+    # looks for due deliveries this often when idle.
+    webhook_poll_seconds: float | None = 1.0
+    webhook_claim_seconds: float = 120.0
 
 
 @attrs.define
@@ -178,6 +183,7 @@ class Host:
         self._sqlite_lock: SqliteHostLock | None = None
         self._heartbeat_thread: threading.Thread | None = None
         self._metrics_server: MetricsServer | None = None
+        self._deliveries: DeliveryThread | None = None
         self.metrics_port: int | None = None
         self._last_heartbeat: datetime | None = None
         self.kinds = {spec.name for spec in load_kinds()} | set(KINDS)
@@ -257,7 +263,20 @@ class Host:
                 target=self._heartbeat_loop, name="atsbridge-heartbeat", daemon=True
             )
             self._heartbeat_thread.start()
+            if self.config.webhook_poll_seconds is not None:
+                self._deliveries = DeliveryThread(
+                    self.app,
+                    host_id=self.host_id,
+                    interval=self.config.webhook_poll_seconds,
+                    policy=DeliveryPolicy(
+                        lease=timedelta(seconds=self.config.webhook_claim_seconds)
+                    ),
+                )
+                self._deliveries.start()
         except BaseException:
+            if self._deliveries is not None:
+                self._deliveries.stop()
+                self._deliveries = None
             if self._metrics_server is not None:
                 self._metrics_server.stop()
                 self._metrics_server = None
@@ -288,6 +307,10 @@ class Host:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
+        if self._deliveries is not None:
+            # The delivery in flight finishes and is recorded; an unfinished one is resent
+            # (same webhook-id) by whoever claims it after its lease.
+            self._deliveries.stop(timeout=self.config.shutdown_grace_seconds)
         with self._idle:
             while self._running and time.monotonic() < deadline:
                 self._idle.wait(timeout=0.1)
