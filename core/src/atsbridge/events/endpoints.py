@@ -68,6 +68,7 @@ def _view(row: WebhookEndpointRow) -> dict[str, Any]:
         "enabled": row.enabled,
         "description": row.description,
         "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
     }
 
 

@@ -182,6 +182,7 @@ class EventLog:
         after: str | None,
         limit: int,
         types: Collection[str] | None = None,
+        created_after: datetime | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Events in log order strictly after ``after``; and the cursor of the next page.
 
@@ -204,6 +205,8 @@ class EventLog:
             statement = statement.where(E.c.tenant.in_(sorted(tenants)))
         if wanted:
             statement = statement.where(E.c.type.in_(wanted))
+        if created_after is not None:  # an event never changes: updated = created
+            statement = statement.where(E.c.created_at > created_after)
         with self.store.system_session() as session:
             rows = session.connection().execute(statement).all()
         more = len(rows) > limit

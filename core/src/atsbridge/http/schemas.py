@@ -450,6 +450,7 @@ class Webhook(_Out):
     enabled: bool
     description: str
     created_at: datetime
+    updated_at: datetime
 
 
 class WebhookCreated(Webhook):

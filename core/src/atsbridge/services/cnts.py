@@ -1761,9 +1761,11 @@ class CntsService(Service):
         source: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        updated_after: datetime | None = None,
     ) -> EntryList:
         """The job's entries, newest first; ``search`` matches any part of a name, email,
-        LinkedIn URL or phone, ignoring case and accents."""
+        LinkedIn URL or phone, ignoring case and accents. ``updated_after`` keeps entries
+        added or changed (for pipeline entries: also confirmed by a full pass) after it."""
         if source is not None and source not in SOURCES:
             raise BadInput(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
         if not (1 <= limit <= MAX_INT64 and 0 <= offset <= MAX_INT64):
@@ -1782,6 +1784,8 @@ class CntsService(Service):
             where = [E.c.tenant_id == tid, E.c.product_job_id == product_job_id]
             if source is not None:
                 where.append(E.c.source == source)
+            if updated_after is not None:
+                where.append(E.c.updated_at > updated_after)
             if search is not None and search.strip():
                 where.append(self._search_clause(tid, product_job_id, search))
             total = conn.execute(sa.select(sa.func.count()).select_from(E).where(*where)).scalar()

@@ -37,7 +37,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -317,8 +317,21 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filters(params: dict[str, Any], connection_id: int | None, statuses: Sequence[str]) -> str:
+def _filters(
+    params: dict[str, Any],
+    connection_id: int | None,
+    statuses: Sequence[str],
+    updated_after: datetime | None = None,
+    dialect: str = "sqlite",
+) -> str:
     sql = ""
+    if updated_after is not None:
+        sql += f" AND {RECENCY} > :updated_after"
+        after = updated_after.astimezone(UTC)
+        # Raw SQL binds no column type: on SQLite, the text UTCDateTime stores (sortable).
+        params["updated_after"] = (
+            after if dialect == "postgresql" else after.strftime("%Y-%m-%d %H:%M:%S.%f")
+        )
     if connection_id is not None:
         sql += " AND j.connection_id = :connection_id"
         params["connection_id"] = connection_id
@@ -341,6 +354,7 @@ def search_ids(
     statuses: Sequence[str] = (),
     limit: int = 20,
     offset: int = 0,
+    updated_after: datetime | None = None,
 ) -> list[tuple[int, int | None]]:
     """Ranked (jobs.id, tier) of one tenant's jobs; tier is None when there is no query.
 
@@ -348,7 +362,7 @@ def search_ids(
     statements): every statement filters on ``tenant_id``.
     """
     params: dict[str, Any] = {"tenant_id": tenant_id, "limit": limit, "offset": offset}
-    filters = _filters(params, connection_id, statuses)
+    filters = _filters(params, connection_id, statuses, updated_after, dialect)
     parsed = ParsedQuery.parse(query) if query is not None else None
     nulls = " NULLS LAST" if dialect == "postgresql" else ""
     if parsed is None or not parsed.exact:

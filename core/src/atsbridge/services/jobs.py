@@ -791,8 +791,10 @@ class JobService(Service):
         status: str | Sequence[str] | None = None,
         limit: int = 20,
         offset: int = 0,
+        updated_after: datetime | None = None,
     ) -> SearchPage:
-        """Ranked search (see ``job_index``); no query = most recently updated first."""
+        """Ranked search (see ``job_index``); no query = most recently updated first.
+        ``updated_after`` keeps jobs updated (else created) after it."""
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise BadInput(f"--limit: must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}")
         if not 0 <= offset <= 2**63 - 1:  # beyond, no database takes it as an OFFSET
@@ -827,6 +829,7 @@ class JobService(Service):
                 statuses=statuses,
                 limit=limit + 1,
                 offset=offset,
+                updated_after=updated_after,
             )
             more = len(ranked) > limit
             ranked = ranked[:limit]

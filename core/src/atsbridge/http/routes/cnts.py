@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from atsbridge import filereader
 from atsbridge.http.deps import App, Reader, TenantPath, Writer, visible
-from atsbridge.http.paging import Cursor, Limit, encode, offset_of
+from atsbridge.http.paging import Cursor, Limit, UpdatedAfter, check_aware, encode, offset_of
 from atsbridge.http.problems import ApiProblem
 from atsbridge.http.routes.jobs import ProductJobPath
 from atsbridge.http.schemas import (
@@ -43,6 +43,7 @@ def list_entries(
     source: Annotated[str | None, Query(description=f"One of {', '.join(SOURCES)}")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
+    updated_after: UpdatedAfter = None,
 ) -> dict[str, Any]:
     offset = offset_of(cursor)
     found = app.cnts.list_entries(
@@ -52,6 +53,7 @@ def list_entries(
         source=source,
         limit=limit,
         offset=offset,
+        updated_after=check_aware(updated_after),
     )
     more = offset + limit < found.total
     return {
@@ -144,9 +146,16 @@ def import_file(
 
 @router.get("/imports", response_model=ImportList, summary="The job's recorded file imports")
 def list_imports(
-    app: App, key: Reader, tenant: TenantPath, product_job_id: ProductJobPath
+    app: App,
+    key: Reader,
+    tenant: TenantPath,
+    product_job_id: ProductJobPath,
+    updated_after: UpdatedAfter = None,
 ) -> dict[str, Any]:
     views = app.cnts.imports(visible(key, tenant), product_job_id)
+    after = check_aware(updated_after)
+    if after is not None:  # an import is never changed: its time is when it was made
+        views = [v for v in views if v.imported_at > after]
     return {"items": [v.to_json() for v in views]}
 
 

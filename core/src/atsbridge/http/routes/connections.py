@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -140,6 +141,14 @@ def start_sync(
     return started
 
 
+def _run_updated(report: RunReport) -> datetime:
+    """A run's last write: its end, else its last heartbeat, else its start."""
+    if report.ended_at is not None:
+        return report.ended_at
+    beat = report.progress.get("heartbeat")
+    return datetime.fromisoformat(beat) if isinstance(beat, str) else report.started_at
+
+
 @router.get("/{ats}/syncs", response_model=RunPage, summary="Recent sync runs, newest first")
 def list_runs(
     app: App,
@@ -148,10 +157,14 @@ def list_runs(
     ats: AtsPath,
     limit: Limit = 20,
     cursor: Cursor = None,
+    updated_after: UpdatedAfter = None,
 ) -> dict[str, Any]:
     start = offset_of(cursor)
     reports = app.sync.runs(visible(key, tenant), ats, limit=start + limit + 1)
-    items, next_cursor = page_of(reports, cursor, limit)
+    # Newest first, so what changed after the instant is at the front of what was read.
+    items, next_cursor = page_of(
+        reports, cursor, limit, updated_after=updated_after, updated=_run_updated
+    )
     return {"items": [r.to_json() for r in items], "next_cursor": next_cursor}
 
 

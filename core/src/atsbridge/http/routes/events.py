@@ -6,6 +6,7 @@ or endpoint is ``not_found``. An endpoint for every tenant needs an unrestricted
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Response
 from atsbridge.errors import NotFound
 from atsbridge.http.deps import App, Reader, Writer
 from atsbridge.http.keys import Principal
+from atsbridge.http.paging import UpdatedAfter, check_aware
 from atsbridge.http.problems import ApiProblem
 from atsbridge.http.schemas import (
     Event,
@@ -59,10 +61,15 @@ def feed(
     types: Annotated[
         Text | None, Query(max_length=500, description="Comma-separated event types")
     ] = None,
+    updated_after: UpdatedAfter = None,
 ) -> dict[str, Any]:
     wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
     items, next_cursor = app.events.feed(
-        tenants=_tenants(key, tenant), after=after, limit=limit, types=wanted
+        tenants=_tenants(key, tenant),
+        after=after,
+        limit=limit,
+        types=wanted,
+        created_after=check_aware(updated_after),
     )
     return {"items": items, "next_cursor": next_cursor}
 
@@ -108,8 +115,16 @@ def create_webhook(app: App, key: Writer, body: WebhookCreate) -> dict[str, Any]
 
 
 @router.get("/webhooks", response_model=WebhookPage, summary="The webhook endpoints")
-def list_webhooks(app: App, key: Reader) -> dict[str, Any]:
-    return {"items": app.webhooks.list(tenants=_tenants(key, None))}
+def list_webhooks(app: App, key: Reader, updated_after: UpdatedAfter = None) -> dict[str, Any]:
+    views = app.webhooks.list(tenants=_tenants(key, None))
+    after = check_aware(updated_after)
+    if after is not None:
+        views = [v for v in views if _instant(v["updated_at"]) > after]
+    return {"items": views}
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @router.get("/webhooks/{endpoint_id}", response_model=Webhook, summary="One endpoint")

@@ -11,7 +11,15 @@ from sqlmodel import select
 from atsbridge.api import Atsbridge
 from atsbridge.errors import Conflict, NotFound
 from atsbridge.http.deps import App, Reader, TenantPath, Writer, visible
-from atsbridge.http.paging import Cursor, Limit, UpdatedAfter, encode, offset_of, page_of
+from atsbridge.http.paging import (
+    Cursor,
+    Limit,
+    UpdatedAfter,
+    check_aware,
+    encode,
+    offset_of,
+    page_of,
+)
 from atsbridge.http.schemas import ImportResult, Job, JobPage, Link, LinkPage, LinkRequest, Text
 from atsbridge.services.jobs import IMPORT_FIELDS, LinkView
 from atsbridge.store import JobLink
@@ -42,10 +50,17 @@ def search_jobs(
     ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
+    updated_after: UpdatedAfter = None,
 ) -> dict[str, Any]:
     offset = offset_of(cursor)
     page = app.jobs.search(
-        visible(key, tenant), q, ats=ats, status=status, limit=limit, offset=offset
+        visible(key, tenant),
+        q,
+        ats=ats,
+        status=status,
+        limit=limit,
+        offset=offset,
+        updated_after=check_aware(updated_after),
     )
     next_cursor = encode({"o": page.next_offset}) if page.next_offset is not None else None
     return {"items": [j.to_json() for j in page.items], "next_cursor": next_cursor}
