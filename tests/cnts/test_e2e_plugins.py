@@ -64,7 +64,8 @@ def test_lists_follow_the_sandbox_pipelines(world) -> None:
         app.jobs.import_job("acme", name, job, f"P{i}")
 
     reports = app.cnts.sync("acme", name)
-    assert [r.status for r in reports] == ["succeeded"] * 2, [r.errors for r in reports]
+    # Both jobs linked out of a small mirror: one account-wide walk or one run per job.
+    assert reports and {r.status for r in reports} == {"succeeded"}, [r.errors for r in reports]
     for i, job in enumerate(jobs):
         assert _listed(app, f"P{i}") == set(sandbox.pipeline(job)), name
 

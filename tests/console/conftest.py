@@ -32,8 +32,12 @@ def world(db_url: str) -> Iterator[World]:
 
 
 @pytest.fixture
-def api(world: World) -> FastAPI:
-    return create_app(world.app, console_frame_ancestors="https://product.example")
+def api(world: World) -> Iterator[FastAPI]:
+    app = create_app(world.app, console_frame_ancestors="https://product.example")
+    yield app
+    # A sync a page started must end before the database goes (PostgreSQL's DROP SCHEMA
+    # would deadlock with its writes); the server itself does not wait for it on shutdown.
+    app.state.sync_pool.shutdown(wait=True)
 
 
 @pytest.fixture

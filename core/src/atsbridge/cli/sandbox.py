@@ -158,6 +158,9 @@ def sandbox(
     except OSError as exc:
         raise BadInput(f"--port: cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     temp_dir: Path | None = None
+    # Installed before the "listening" line: a script may send Ctrl-C as soon as it reads it.
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         config = server.connection_config()
         if config_out is not None:
@@ -177,17 +180,11 @@ def sandbox(
             click.echo(f"connect with: atsbridge connect TENANT {ats} --config {path}")
             click.echo("Ctrl-C stops it.")
         sys.stdout.flush()
-        stop = threading.Event()
-        previous = {
-            s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)
-        }
-        try:
-            while not stop.wait(0.5):
-                pass
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+        while not stop.wait(0.5):
+            pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         server.stop()
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

@@ -239,8 +239,13 @@ _RUNS = table(SyncRun)
 _CHECKPOINTS = table(SyncCheckpoint)
 _CONNECTIONS = table(Connection)
 _bp = sa.bindparam
-_CONNECTION_EXISTS = sa.select(_CONNECTIONS.c.id).where(
-    _CONNECTIONS.c.tenant_id == _bp("tid"), _CONNECTIONS.c.id == _bp("cid")
+# Locked while a run is claimed: two runs of one connection starting at once (the links task
+# reads the mirror's listing beside the jobs task) then see each other on PostgreSQL, whose
+# read-committed transactions would otherwise both find no live run and both start.
+_CONNECTION_EXISTS = (
+    sa.select(_CONNECTIONS.c.id)
+    .where(_CONNECTIONS.c.tenant_id == _bp("tid"), _CONNECTIONS.c.id == _bp("cid"))
+    .with_for_update()
 )
 _RUNNING = sa.select(
     _RUNS.c.id, _RUNS.c.host, _RUNS.c.started_at, _RUNS.c.progress, _RUNS.c.errors
