@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from atsbridge.api import Atsbridge
 from atsbridge.cli._output import console, emit_json, table, when
 from atsbridge.cli._root import app_from
+from atsbridge.cli._webhook_options import webhook_delivery_options
 from atsbridge.errors import BadInput
 from atsbridge.host import Host, HostConfig
 from atsbridge.host import logs as host_logs
@@ -124,20 +125,7 @@ def host() -> None:
     show_default=True,
     help="Seconds over which never-run tasks start, so a new host does not start all at once.",
 )
-@click.option(
-    "--deliver-webhooks/--no-deliver-webhooks",
-    default=True,
-    show_default=True,
-    help="Send the product's signed webhooks from this host (any number of hosts may).",
-)
-@click.option(
-    "--webhook-claim-seconds",
-    type=click.FloatRange(min=0.1),
-    default=120.0,
-    show_default=True,
-    help="How long a webhook delivery being sent is protected from other senders; past "
-    "it (the sender presumed dead) it is sent again, with the same webhook-id.",
-)
+@webhook_delivery_options
 @click.pass_context
 def run(
     ctx: click.Context,

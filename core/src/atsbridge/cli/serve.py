@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from atsbridge.cli._root import app_from
+from atsbridge.cli._webhook_options import webhook_delivery_options
 from atsbridge.host import logs as host_logs
 
 
@@ -36,20 +37,7 @@ from atsbridge.host import logs as host_logs
     default="info",
     show_default=True,
 )
-@click.option(
-    "--deliver-webhooks/--no-deliver-webhooks",
-    default=True,
-    show_default=True,
-    help="Also send the product's signed webhooks (each delivery is claimed by one process).",
-)
-@click.option(
-    "--webhook-claim-seconds",
-    type=click.FloatRange(min=0.1),
-    default=120.0,
-    show_default=True,
-    help="How long a webhook delivery being sent is protected from other senders; past "
-    "it (the sender presumed dead) it is sent again, with the same webhook-id.",
-)
+@webhook_delivery_options
 @click.pass_context
 def serve(
     ctx: click.Context,
