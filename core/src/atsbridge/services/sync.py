@@ -702,13 +702,15 @@ class SyncRunner:
         transaction and commit fewer for a scope of one page; its report then, else None."""
         # Asked before the transaction: the source may still have to normalise the page.
         at_hand = ahead.at_hand(scope) if ahead is not None else None
-        now = self.clock()
         with self._transaction(session.tenant) as repo:
             conn = repo.session.connection()
             tid = self._tenant_ids[session.tenant] = repo.tenant_id
             found = conn.execute(_CONNECTION_EXISTS, {"tid": tid, "cid": session.connection_id})
             if found.first() is None:
                 raise NotFound(f"connection {session.label} no longer exists")
+            # Read once the lock is held: a run that ended while this one waited for it
+            # must read as ended before this one started.
+            now = self.clock()
             self._claim(conn, tid, session, kind.name, scope, now)
             checkpoint = self._checkpoint(conn, tid, session.connection_id, kind.name, scope, now)
             state, resumed = self._pass_start(checkpoint.cursor, checkpoint.high_water, full, now)
