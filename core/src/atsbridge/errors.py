@@ -61,6 +61,14 @@ class PayloadError(AtsbridgeError):
         super().__init__(f"{record}: field {field}: {reason}")
 
 
+class WebhookRefused(AtsbridgeError):
+    """An inbound ATS delivery failed verification: bad, missing or stale signature.
+
+    The ``/hooks`` receiver answers 401 and stores nothing. The message says which check
+    failed and never quotes a secret or an expected signature.
+    """
+
+
 class PluginFailed(AtsbridgeError):
     """A plugin hook raised something other than an ``AtsbridgeError``: a plugin bug.
 

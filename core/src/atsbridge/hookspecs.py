@@ -34,6 +34,7 @@ from atsbridge.model import (
     PluginInfo,
     SandboxOptions,
     SessionContext,
+    WebhookRequest,
 )
 
 PROJECT = "atsbridge"
@@ -47,6 +48,12 @@ ATS_HOOKS = (
     "atsbridge_list_candidates",
     "atsbridge_job_statuses",
     "atsbridge_push_lead",
+)
+# Optional ATS hooks for ATSs that push (``Capability.WEBHOOKS``), also called on one plugin.
+WEBHOOK_HOOKS = (
+    "atsbridge_webhook_receive",
+    "atsbridge_webhook_subscribe",
+    "atsbridge_read_candidate",
 )
 # Hooks every ATS plugin must implement to be usable at all.
 REQUIRED_HOOKS = ("atsbridge_plugin_info", *ATS_HOOKS)
@@ -143,6 +150,76 @@ def atsbridge_push_lead(session: Any, job_id: str, lead: Any, idempotency_key: s
     an existing candidate instead of creating a second one; report that with
     ``already_existed=True``. Return a ``PushResult`` naming every lead field the ATS could
     not take in ``unsupported``.
+    """
+
+
+# --- inbound webhooks (optional) ---------------------------------------------------------
+
+
+@hookspec
+def atsbridge_webhook_receive(request: WebhookRequest) -> Any:
+    """Verify one pushed delivery and parse it into the changes it announces.
+
+    ``request`` is a ``WebhookRequest``: lower-cased headers, the exact raw body, the
+    receive time (for freshness windows) and the connection's decrypted webhook secrets.
+    The hook checks the ATS's signature over the raw bytes in constant time and parses the
+    body; it is pure: no I/O, no session, no clock of its own.
+
+    Returns a ``WebhookDelivery``: its ``delivery_id`` (stable across the ATS's retries, the
+    inbox dedupes on it), its ``events`` (``()`` for a ping or a handshake) and the status and
+    headers to answer with (SmartRecruiters: 202 and the ``X-Hook-Secret`` echo).
+
+    Raises ``WebhookRefused`` for a missing, bad or stale signature (the receiver answers
+    401 and stores nothing) and ``PayloadError`` for a body that passed the signature but
+    has not the expected shape (answered 400).
+
+    Called by: the ``/hooks/{ats}/{hook_id}`` receiver, on the plugin of the connection the
+    hook id names, before anything is stored. Only for plugins declaring
+    ``Capability.WEBHOOKS``.
+
+    Threads: the HTTP server's request threads, several at once; keep no state.
+    """
+
+
+@hookspec
+def atsbridge_webhook_subscribe(session: Any, callback_url: str) -> Any:
+    """Subscribe ``callback_url`` to the ATS's events through the ATS's own API.
+
+    For ATSs that set webhooks up by API rather than in an admin screen (SmartRecruiters:
+    create the subscription, activate it (the ATS then calls ``callback_url`` with an
+    ``X-Hook-Secret`` that ``atsbridge_webhook_receive`` echoes), fetch the signing key).
+    Subscribing again for the same URL must not create a second subscription.
+
+    Returns a ``WebhookSubscription`` (``secret``, ``external_id``, ``events``); the core
+    stores the secret encrypted and shows it once.
+
+    Raises ``AuthError``, ``AtsError`` (e.g. the credentials lack the webhooks scope, named
+    in the message), ``AtsUnavailable``, as other ATS hooks.
+
+    Called by: ``atsbridge webhooks setup`` and its API equivalent, after the receiver is
+    registered so the activation call can be answered.
+
+    Threads: the caller's thread; the activation call arrives on a server thread meanwhile.
+    """
+
+
+@hookspec
+def atsbridge_read_candidate(session: Any, candidate_ats_id: str) -> Any:
+    """Re-read one person after a candidate event: their current pipeline entries.
+
+    ``candidate_ats_id`` is in the same id space as ``Candidate.ats_id``. The core re-reads
+    instead of trusting a webhook body (Lever's signature does not cover it), with one or
+    two requests, never a walk of the account.
+
+    Returns a ``tuple[Candidate, ...]``: one per job application of that person, each with
+    its ``job_ats_id``; ``()`` when the person no longer exists in the ATS.
+
+    Raises ``AuthError``, ``AtsError``, ``AtsUnavailable``, ``PayloadError`` as other ATS hooks.
+
+    Called by: the webhook processor (``atsbridge.webhooks``), for ``candidate`` and
+    ``candidate_merged`` events of connections whose plugin declares ``Capability.WEBHOOKS``.
+
+    Threads: the processor's worker thread, one call at a time per session.
     """
 
 

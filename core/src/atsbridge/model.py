@@ -56,6 +56,9 @@ class Capability(str, enum.Enum):  # noqa: UP042 (str() stays the member name)
     # The plugin answers a ``CandidateQuery`` that names no job: one listing of every
     # application in the account (changed since ``updated_since``), each with its job.
     ACCOUNT_CANDIDATES = "account_candidates"
+    # The plugin verifies and parses the ATS's pushed deliveries (``atsbridge_webhook_receive``),
+    # so a connection can get a ``/hooks`` receiver and poll less while deliveries arrive.
+    WEBHOOKS = "webhooks"
 
 
 def _tuple(value: object) -> tuple:  # converter: accept any iterable, store immutably
@@ -88,6 +91,10 @@ class PluginInfo:
     api_version: str = ""
     requires_core: str = ">=0.1"
     rate_limit: RateLimit = RateLimit()
+    # Markdown for the customer's ATS admin: where to register the receiver URL, which
+    # events to tick, where the secret goes. Shown by ``atsbridge webhooks setup``; empty for
+    # a plugin without ``Capability.WEBHOOKS`` or one that subscribes itself.
+    webhook_setup: str = ""
 
 
 @attrs.frozen
@@ -333,6 +340,87 @@ class SessionContext:
     save_secrets: Callable[[dict[str, str]], None] | None = None
     on_event: Callable[[Any], None] | None = None  # receives atsbridge_sdk.http.HttpEvent
     rate_limit: RateLimit | None = None
+
+
+# Inbound ATS webhooks (``atsbridge_webhook_receive`` & co.).
+
+
+def _headers(value: Mapping[str, str]) -> Mapping[str, str]:
+    # Copied so a caller's later mutation cannot change a frozen request.
+    return dict(value)
+
+
+@attrs.frozen
+class WebhookRequest:
+    """One HTTP delivery as the ``/hooks`` receiver got it, for the plugin to verify.
+
+    ``headers`` has lower-cased names; ``body`` is the exact raw body (signatures cover
+    bytes, not a re-serialisation); ``received_at`` is aware UTC (freshness windows);
+    ``secrets`` are the connection's webhook secrets, decrypted, possibly several (Lever has
+    one signature token per webhook, SmartRecruiters keeps the old key valid 24 h), ``()``
+    when none is set.
+    """
+
+    headers: Mapping[str, str] = attrs.field(converter=_headers)
+    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    received_at: datetime
+    secrets: tuple[str, ...] = attrs.field(default=(), converter=_tuple, repr=False)
+
+
+class WebhookEventKind(str, enum.Enum):  # noqa: UP042 (str() stays the member name)
+    """What one pushed event asks the core to re-read."""
+
+    JOB = "job"  # a job was created/updated/deleted: re-read its status
+    # A candidate or application changed (new application, stage move, hire, reject,
+    # unreject): re-read that person.
+    CANDIDATE = "candidate"
+    CANDIDATE_DELETED = "candidate_deleted"
+    # ``candidate_ats_id`` is the person who disappears, ``merged_into`` the survivor.
+    CANDIDATE_MERGED = "candidate_merged"
+
+
+@attrs.frozen
+class WebhookEvent:
+    """One change a delivery announces; the core re-reads the ATS instead of trusting it.
+
+    ``candidate_ats_id`` is in the same id space as ``Candidate.ats_id``.
+    """
+
+    kind: WebhookEventKind
+    job_ats_id: str | None = None
+    candidate_ats_id: str | None = None
+    application_id: str | None = None
+    merged_into: str | None = None
+
+
+@attrs.frozen
+class WebhookDelivery:
+    """A verified delivery, parsed: what to store in the inbox and how to answer.
+
+    ``delivery_id`` is the dedupe key, stable across the ATS's retries
+    (``Greenhouse-Event-ID``, Lever's token, SmartRecruiters' event id). ``events`` is
+    ``()`` for a ping or handshake. ``response_status`` and ``response_headers`` are what
+    the receiver answers (SmartRecruiters: 202, and ``X-Hook-Secret`` echoed on activation).
+    """
+
+    delivery_id: str
+    events: tuple[WebhookEvent, ...] = attrs.field(default=(), converter=_tuple)
+    occurred_at: datetime | None = None
+    response_status: int = 200
+    response_headers: Mapping[str, str] = attrs.field(factory=dict, converter=_headers)
+
+
+@attrs.frozen
+class WebhookSubscription:
+    """What a plugin that subscribes itself through the ATS's API set up.
+
+    ``secret`` verifies later deliveries (stored encrypted, shown once); ``external_id`` is
+    the ATS's id of the subscription; ``events`` the event names subscribed to.
+    """
+
+    secret: str = attrs.field(repr=False)
+    external_id: str
+    events: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
 
 
 # Event payloads for the observer hooks (atsbridge_job_closed & co.).
