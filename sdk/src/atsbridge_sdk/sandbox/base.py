@@ -16,6 +16,7 @@ from atsbridge.model import CandidateStatus, JobStatus, SandboxOptions
 
 from atsbridge_sdk.sandbox.seed import SeedPerson
 from atsbridge_sdk.sandbox.server import SandboxApp
+from atsbridge_sdk.sandbox.webhooks import WebhookDeliverer
 
 
 @attrs.frozen
@@ -51,6 +52,9 @@ class Sandbox(SandboxApp, abc.ABC):
     """A plugin's faithful fake ATS. Subclasses seed from ``options`` in ``__init__``."""
 
     name: str = "sandbox"
+    # The sandbox's outbound webhooks, for ATSs that push (see ``sandbox.webhooks``); its
+    # delivery thread runs while the server does.
+    webhooks: WebhookDeliverer | None = None
 
     def __init__(self, options: SandboxOptions = SandboxOptions()):
         super().__init__(rate_limited=options.rate_limited)
@@ -58,7 +62,15 @@ class Sandbox(SandboxApp, abc.ABC):
 
     def start(self, port: int | None = None) -> Self:
         """Start listening on 127.0.0.1; ``options.port`` (0 = a random free port) by default."""
-        return super().start(self.options.port if port is None else port)
+        started = super().start(self.options.port if port is None else port)
+        if self.webhooks is not None:
+            self.webhooks.start()
+        return started
+
+    def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+        super().stop()
 
     @abc.abstractmethod
     def connection_config(self, *, valid: bool = True) -> dict:
