@@ -21,9 +21,11 @@ from atsbridge.model import (
     PushResult,
     SandboxOptions,
     SessionContext,
+    WebhookDelivery,
+    WebhookRequest,
 )
 
-from atsbridge_greenhouse import __version__
+from atsbridge_greenhouse import __version__, webhooks
 from atsbridge_greenhouse import constants as c
 from atsbridge_greenhouse.client import GreenhouseClient
 
@@ -51,10 +53,12 @@ def atsbridge_plugin_info() -> PluginInfo:
                 Capability.EXPERIENCE,
                 Capability.LINKEDIN,
                 Capability.PHONE,
+                Capability.WEBHOOKS,
             }
         ),
         config_schema=json.loads(_resource("config.schema.json")),
         setup_instructions=_resource("setup.md"),
+        webhook_setup=_resource("webhook_setup.md"),
         api_version=c.API_VERSION,
         rate_limit=c.CLIENT_RATE_LIMIT,
     )
@@ -110,3 +114,29 @@ def atsbridge_push_lead(session: Any, job_id: str, lead: Any, idempotency_key: s
     if not isinstance(lead, Lead):
         raise BadInput(f"lead must be a Lead, got {type(lead).__name__}")
     return _client(session).push_lead(job_id, lead)
+
+
+@hookimpl
+def atsbridge_webhook_receive(request: WebhookRequest) -> WebhookDelivery:
+    """Verify a Greenhouse delivery (``Signature: sha256 <hex>`` over the raw body) and
+    map its action to events.
+
+    Returns: a ``WebhookDelivery`` keyed on ``Greenhouse-Event-ID`` (a ping: no events).
+    Raises: ``WebhookRefused`` (no secret set, missing or bad signature, no event id),
+    ``PayloadError`` naming the field of a malformed body.
+    Called by: the core's ``/hooks`` receiver, before storing. Threads: any; pure.
+    """
+    return webhooks.receive(request)
+
+
+@hookimpl
+def atsbridge_read_candidate(session: Any, candidate_ats_id: str) -> tuple[Candidate, ...]:
+    """One person's current applications, after a candidate event.
+
+    Returns: one ``Candidate`` per (application, job); ``()`` when the person is gone.
+    Costs two requests (applications by ``candidate_ids``, the person by ``ids``), one when
+    the person has no application left.
+    Raises: as the other reads (``AuthError``, ``AtsError``, ``AtsUnavailable``, ``PayloadError``).
+    Called by: the core's webhook processor. Threads: one call at a time per session.
+    """
+    return webhooks.read_candidate(_client(session), candidate_ats_id)

@@ -38,7 +38,9 @@ from atsbridge_sdk.sandbox import (
     make_world,
     route,
 )
+from atsbridge_sdk.sandbox.webhooks import Target, WebhookDeliverer
 
+from atsbridge_greenhouse import sandbox_webhooks as hooks
 from atsbridge_greenhouse.constants import MAX_IDS_PER_CALL, MAX_PER_PAGE, RATE_WINDOW
 from atsbridge_greenhouse.mapping import format_timestamp, parse_datetime
 
@@ -119,6 +121,7 @@ def _stamp(when: datetime | None) -> str | None:
 class GreenhouseSandbox(Sandbox):
     name = "greenhouse"
     rate_limit: WindowLimit = RATE_WINDOW
+    webhooks: WebhookDeliverer
 
     def __init__(
         self,
@@ -169,6 +172,9 @@ class GreenhouseSandbox(Sandbox):
         self._apps_by_candidate: dict[int, dict[int, None]] = {}  # candidate id -> ditto
         self._places: dict[int, tuple[str, str]] = {}  # office id -> (city, country code)
         self._seed(options)
+        # Outbound webhooks (sandbox_webhooks): what the control API changes is pushed to
+        # the webhooks registered with register_webhook, as Greenhouse would.
+        self.webhooks = hooks.deliverer()
 
     # -- seeding ------------------------------------------------------------
 
@@ -964,6 +970,7 @@ class GreenhouseSandbox(Sandbox):
             for post in self.job_posts.values():
                 if post["job_id"] == job["id"]:
                     post["live"] = status is JobStatus.OPEN
+            self.webhooks.emit(hooks.job_event(job, "job_updated", now))
 
     def rename_job(self, job_id: str, title: str) -> None:
         with self.lock:
@@ -1011,7 +1018,11 @@ class GreenhouseSandbox(Sandbox):
     def add_candidate(self, job_id: str, person: SeedPerson) -> str:
         with self.lock:
             jid = self._job_row(job_id)["id"]
-            return str(self._add_person(jid, person, self._now()))
+            now = self._now()
+            cid = self._add_person(jid, person, now)
+            app = self._candidate_apps(cid)[0]
+            self.webhooks.emit(hooks.application_event(self, app, "new_candidate_application", now))
+            return str(cid)
 
     def _application_of(self, job_id: str, candidate_id: str) -> dict:
         jid = self._job_row(job_id)["id"]
@@ -1027,7 +1038,49 @@ class GreenhouseSandbox(Sandbox):
     def move_candidate(self, job_id: str, candidate_id: str, status: CandidateStatus) -> None:
         with self.lock:
             app = self._application_of(job_id, candidate_id)
-            self._shape_application(app, status.value, self._now())
+            was_rejected = app["status"] == "rejected"
+            now = self._now()
+            self._shape_application(app, status.value, now)
+            action = hooks.APPLICATION_STATUS_ACTIONS.get(app["status"])
+            if action is None:
+                action = "unreject_candidate" if was_rejected else "candidate_stage_change"
+            self.webhooks.emit(hooks.application_event(self, app, action, now))
+
+    def delete_person(self, candidate_id: str) -> None:
+        """Delete a candidate and their applications (Greenhouse: ``delete_candidate``)."""
+        with self.lock:
+            cid = int(candidate_id)
+            person = self.candidates.pop(cid)
+            apps = [a["id"] for a in self._candidate_apps(cid)]
+            for aid in apps:
+                self._drop_application(aid)
+            self.webhooks.emit(hooks.deleted_event(person, apps, self._now()))
+
+    def merge_people(self, candidate_id: str, into: str) -> None:
+        """Merge ``candidate_id`` into ``into``: the applications move to the survivor and
+        the merged record disappears (Greenhouse: ``merge_candidate``)."""
+        with self.lock:
+            cid, survivor = int(candidate_id), int(into)
+            if survivor not in self.candidates:
+                raise KeyError(f"no greenhouse sandbox candidate {into!r}")
+            person = self.candidates.pop(cid)
+            now = self._now()
+            for app in self._candidate_apps(cid):
+                del self._apps_by_candidate[cid][app["id"]]
+                app["candidate_id"] = survivor
+                app["updated_at"] = app["last_activity_at"] = now
+                self._apps_by_candidate.setdefault(survivor, {})[app["id"]] = None
+            self.candidates[survivor]["updated_at"] = now
+            self.webhooks.emit(hooks.merged_event(person, survivor, now))
+
+    def register_webhook(
+        self, url: str, secret: str, events: set[str] | frozenset[str] | None = None
+    ) -> Target:
+        """Add a webhook as an admin does in Dev Center > Webhooks: Greenhouse pings the
+        URL on save, and a webhook whose ping failed stays disabled (``active`` False)."""
+        target = self.webhooks.register(url, secret, events=events)
+        target.active = hooks.ping(self, target)
+        return target
 
     def people(self, email: str | None = None) -> list[PersonFacts]:
         with self.lock:
