@@ -13,6 +13,7 @@ import pytest
 from atsbridge.model import Capability, Page, RateLimit
 from atsbridge_sdk.contract import Harness, run_checks
 from atsbridge_sdk.contract.example import plugin as example
+from atsbridge_sdk.contract.example import sandbox as example_sandbox
 from atsbridge_sdk.contract.example.client import ExampleSession
 
 log = logging.getLogger("atsbridge_broken_example")
@@ -168,6 +169,32 @@ class LogsItsToken(Delegating):
         return super().atsbridge_open_session(config, context)
 
 
+class _StatusBlindSandbox(example_sandbox.ExampleSandbox):
+    """Puts every added person in the pipeline as new, whatever their status."""
+
+    def add_candidate(self, job_id, person):
+        return super().add_candidate(job_id, attrs.evolve(person, status="new"))
+
+
+class SandboxIgnoresAddedStatus(Delegating):
+    """Its sandbox's control methods drop what they are given (here: the status)."""
+
+    def atsbridge_sandbox(self, options):
+        return _StatusBlindSandbox(options)
+
+
+class _NoControlSandbox(example_sandbox.ExampleSandbox):
+    def control(self, request):  # shadows the SDK's control API: /_sandbox/ is the ATS's 404
+        return None
+
+
+class SandboxWithoutControlApi(Delegating):
+    """Its sandbox does not serve the HTTP control API."""
+
+    def atsbridge_sandbox(self, options):
+        return _NoControlSandbox(options)
+
+
 BROKEN = {
     "ignores updated_since": (
         IgnoresUpdatedSince,
@@ -213,6 +240,16 @@ BROKEN = {
         IgnoresTheRateLimit,
         ["rate_limit"],
         "exceeded the sandbox's rate limit",
+    ),
+    "ignores an added person's status in its sandbox": (
+        SandboxIgnoresAddedStatus,
+        ["sandbox_control"],
+        "after add and move the plugin lists",
+    ),
+    "serves no control API": (
+        SandboxWithoutControlApi,
+        ["sandbox_control"],
+        "control API GET /: HTTP 404, expected 200",
     ),
     "logs its token": (
         LogsItsToken,

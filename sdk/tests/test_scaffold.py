@@ -72,7 +72,7 @@ def test_core_loads_it_through_its_entry_point(scaffold: Path, monkeypatch):
 def test_passes_the_contract_kit_unmodified(scaffold: Path, pytester, monkeypatch):
     monkeypatch.syspath_prepend(str(scaffold / "src"))
     result = pytester.runpytest(str(scaffold / "tests"), "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=22)
+    result.assert_outcomes(passed=23)
 
 
 def test_installs_as_a_distribution_found_without_registration(scaffold: Path, tmp_path: Path):
@@ -133,7 +133,7 @@ def test_installs_as_a_distribution_found_without_registration(scaffold: Path, t
         cwd=tmp_path,
     )
     assert tests.returncode == 0, tests.stdout[-2000:] + tests.stderr[-2000:]
-    assert "22 passed" in tests.stdout
+    assert "23 passed" in tests.stdout
 
 
 @pytest.mark.parametrize("bad", ["", "Acme", "1acme", "acme-hire", "acme__hire", "a" * 41, "acme_"])

@@ -29,7 +29,7 @@ from atsbridge.model import (
     PushResult,
 )
 
-from atsbridge_sdk.contract import account
+from atsbridge_sdk.contract import account, control
 from atsbridge_sdk.contract.harness import (
     Harness,
     NotApplicable,
@@ -649,6 +649,7 @@ ALL_CHECKS: dict[str, Callable[[Harness], None]] = {
     "rate_limit": check_rate_limit_never_exceeded,
     "retry_after": check_retry_after_is_honoured,
     "no_secrets": check_no_secret_in_logs_or_errors,
+    "sandbox_control": control.check_sandbox_control_api,
     # Only for plugins declaring Capability.ACCOUNT_CANDIDATES (others: not applicable).
     "account_candidates_pages": account.check_account_listing_returns_every_application,
     "account_candidates_updated_since": account.check_account_listing_honours_updated_since,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from atsbridge.model import SandboxOptions
 
-from atsbridge_sdk.contract import account, checks
+from atsbridge_sdk.contract import account, checks, control
 from atsbridge_sdk.contract.harness import SMALL_WORLD, Harness, NotApplicable
 
 
@@ -94,6 +94,9 @@ class ContractSuite:
 
     def test_no_secret_in_logs_or_errors(self, contract: Harness) -> None:
         checks.check_no_secret_in_logs_or_errors(contract)
+
+    def test_sandbox_control_api_over_http(self, contract: Harness) -> None:
+        control.check_sandbox_control_api(contract)
 
     # -- only for plugins declaring Capability.ACCOUNT_CANDIDATES -----------------------------
 

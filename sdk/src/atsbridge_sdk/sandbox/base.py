@@ -1,7 +1,8 @@
 """The control side of a fake ATS: what tests and the demo do to it and ask of it.
 
 Every plugin's sandbox is a ``Sandbox``: the HTTP server of ``SandboxApp`` plus this API.
-The contract kit only uses these methods, so it can drive any plugin's fake the same way.
+The contract kit only uses these methods, so it can drive any plugin's fake the same way;
+the same methods serve the HTTP control API (``/_sandbox/...``, ``atsbridge sandbox-ctl``).
 Ids are the ones the plugin reports (``Job.ats_id``, ``Candidate.ats_id``).
 """
 
@@ -14,8 +15,9 @@ from typing import Self
 import attrs
 from atsbridge.model import CandidateStatus, JobStatus, SandboxOptions
 
+from atsbridge_sdk.sandbox.control import serve_control
 from atsbridge_sdk.sandbox.seed import SeedPerson
-from atsbridge_sdk.sandbox.server import SandboxApp
+from atsbridge_sdk.sandbox.server import SandboxApp, SandboxRequest, SandboxResponse
 from atsbridge_sdk.sandbox.webhooks import WebhookDeliverer
 
 
@@ -55,10 +57,17 @@ class Sandbox(SandboxApp, abc.ABC):
     # The sandbox's outbound webhooks, for ATSs that push (see ``sandbox.webhooks``); its
     # delivery thread runs while the server does.
     webhooks: WebhookDeliverer | None = None
+    #: People the HTTP control API has added so far (their seed keys follow it).
+    control_people_added: int = 0
 
     def __init__(self, options: SandboxOptions = SandboxOptions()):
         super().__init__(rate_limited=options.rate_limited)
         self.options = options
+
+    def control(self, request: SandboxRequest) -> SandboxResponse | None:
+        """The HTTP control API under ``/_sandbox/`` (``atsbridge_sdk.sandbox.control``),
+        built on the methods below: a plugin implements those, not routes."""
+        return serve_control(self, request)
 
     def start(self, port: int | None = None) -> Self:
         """Start listening on 127.0.0.1; ``options.port`` (0 = a random free port) by default."""

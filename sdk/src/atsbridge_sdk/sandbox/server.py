@@ -49,6 +49,7 @@ class SandboxRequest:
     body: bytes
     path_params: dict[str, str] = attrs.field(factory=dict)
     credential: str = ""
+    client: str = ""  # the peer's IP address
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -257,6 +258,13 @@ class SandboxApp:
     def limit_headers(self, credential: str) -> dict[str, str]:
         """X-RateLimit-* headers the ATS sends on every response."""
         return {}
+
+    def control(self, request: SandboxRequest) -> SandboxResponse | None:
+        """The control API's answer (``Sandbox`` serves ``/_sandbox/...``), None otherwise.
+
+        Asked before anything of the imitated ATS (routes, auth, limits, faults, log).
+        """
+        return None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -500,7 +508,12 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(split.query, keep_blank_values=True),
             headers=self.headers,
             body=body,
+            client=str(self.client_address[0]),
         )
+        control = self.sandbox.control(request)
+        if control is not None:  # the tester's traffic, not the plugin's: never logged
+            self._send(control.status, control.headers, control.body)
+            return
         entry = LoggedRequest(self.command, split.path, split.query, "", time.monotonic())
         entry.auth_value = _credential_value(self.headers)
         with self.sandbox._meta_lock:
@@ -516,15 +529,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         entry.status = response.status
         payload = response.body
-        self.send_response(response.status)
-        for name, value in response.headers.items():
+        if entry.fault == "truncate" and len(payload) > 1:
+            self._send(response.status, response.headers, payload, len(payload) // 2)
+            self.close_connection = True
+            return
+        self._send(response.status, response.headers, payload)
+
+    def _send(
+        self, status: int, headers: dict[str, str], payload: bytes, cut: int | None = None
+    ) -> None:
+        """Answer with ``payload`` (only its first ``cut`` bytes: a truncated body)."""
+        self.send_response(status)
+        for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if entry.fault == "truncate" and len(payload) > 1:
-            self.wfile.write(payload[: len(payload) // 2])
-            self.close_connection = True
-            return
-        self.wfile.write(payload)
+        self.wfile.write(payload if cut is None else payload[:cut])
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
