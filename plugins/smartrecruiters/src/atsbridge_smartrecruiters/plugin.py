@@ -23,9 +23,12 @@ from atsbridge.model import (
     PushResult,
     SandboxOptions,
     SessionContext,
+    WebhookDelivery,
+    WebhookRequest,
+    WebhookSubscription,
 )
 
-from atsbridge_smartrecruiters import __version__, mapping
+from atsbridge_smartrecruiters import __version__, mapping, webhooks
 from atsbridge_smartrecruiters.client import (
     API_KEY,
     API_VERSION,
@@ -38,8 +41,8 @@ from atsbridge_smartrecruiters.client import (
 )
 
 NAME = "smartrecruiters"
-# Every lead field has a structured home, and ``GET /candidates`` without ``jobId`` is the
-# account-wide listing (rows carry their job assignments).
+# Every lead field has a structured home, ``GET /candidates`` without ``jobId`` is the
+# account-wide listing (rows carry their job assignments), and webhooks are signed.
 CAPABILITIES: frozenset[Capability] = frozenset(Capability)
 
 
@@ -56,6 +59,7 @@ def atsbridge_plugin_info() -> PluginInfo:
         capabilities=CAPABILITIES,
         config_schema=json.loads(_resource("config.schema.json")),
         setup_instructions=_resource("setup.md"),
+        webhook_setup=_resource("webhook_setup.md"),
         api_version=API_VERSION,
         rate_limit=RATE_LIMIT,
     )
@@ -332,3 +336,44 @@ def _result(
         status=status,
         stage=stage,
     )
+
+
+@hookimpl
+def atsbridge_webhook_receive(request: WebhookRequest) -> WebhookDelivery:
+    """Answer the activation handshake (``X-Hook-Secret`` echoed, 200) or verify a delivery
+    (``smartrecruiters-signature`` v1 over timestamp, body and event headers, fresh within
+    5 minutes) and map its event.
+
+    Returns: a ``WebhookDelivery`` keyed on ``event-id``, answered 202.
+    Raises: ``WebhookRefused`` (no key set, missing/bad/stale signature), ``PayloadError``
+    naming the missing header or body field. Called by: the core's ``/hooks`` receiver.
+    Threads: any; pure.
+    """
+    return webhooks.receive(request)
+
+
+@hookimpl
+def atsbridge_webhook_subscribe(
+    session: SmartRecruitersSession, callback_url: str
+) -> WebhookSubscription:
+    """Create (or reuse), activate and key a subscription for ``callback_url`` through
+    ``/webhooks-api/v201907/subscriptions``.
+
+    Returns: the signing key, the subscription id and its events. Raises: ``AtsError`` when
+    the activation handshake was not answered (the receiver must be up), ``AuthError``,
+    ``AtsUnavailable``. Called by: ``atsbridge webhooks setup``. Threads: the caller's.
+    """
+    return webhooks.subscribe(session.client, callback_url)
+
+
+@hookimpl
+def atsbridge_read_candidate(
+    session: SmartRecruitersSession, candidate_ats_id: str
+) -> tuple[Candidate, ...]:
+    """The person's assignments from ``GET /candidates/{id}`` (the state a candidate or
+    application event's ``Link`` names): one request, ``()`` on 404.
+
+    Raises: as the other reads. Called by: the core's webhook processor.
+    Threads: one call at a time per session.
+    """
+    return webhooks.read_candidate(session.client, candidate_ats_id)

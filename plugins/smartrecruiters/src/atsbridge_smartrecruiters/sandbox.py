@@ -41,6 +41,10 @@ from atsbridge_sdk.sandbox import (
     make_world,
     route,
 )
+from atsbridge_sdk.sandbox.webhooks import WebhookDeliverer
+
+from atsbridge_smartrecruiters import sandbox_webhooks as hooks
+from atsbridge_smartrecruiters.sandbox_webhooks import SubscriptionsApi
 
 REQUESTS_PER_SECOND = 10
 CONCURRENT_LIMIT = 8
@@ -155,11 +159,12 @@ def _check_params(request: SandboxRequest, allowed: set[str]) -> None:
         raise BadRequest(f"Unsupported query parameter: {unknown[0]}")
 
 
-class SmartRecruitersSandbox(Sandbox):
+class SmartRecruitersSandbox(SubscriptionsApi, Sandbox):
     """The fake ATS. Seeded from ``make_world``; pushed candidates are kept for inspection."""
 
     name = "smartrecruiters"
     rate_limit = TokenBucketLimit(rate=REQUESTS_PER_SECOND, burst=REQUESTS_PER_SECOND)
+    webhooks: WebhookDeliverer
 
     def __init__(self, options: SandboxOptions = SandboxOptions()):
         super().__init__(options)
@@ -236,6 +241,10 @@ class SmartRecruitersSandbox(Sandbox):
                     )
                     self._index(pid, other)
         self._now = latest + timedelta(hours=1)
+        # Webhooks (sandbox_webhooks): subscriptions made through the webhooks API get the
+        # control API's changes pushed, as SmartRecruiters would.
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.webhooks = hooks.deliverer()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -671,6 +680,7 @@ class SmartRecruitersSandbox(Sandbox):
             job["status"] = raw
             job["postingStatus"] = self._posting_status(raw)
             job["updatedOn"] = self._tick()
+            self._push("job.status.updated", {"job_id": job_id}, f"/jobs/{job_id}")
 
     def rename_job(self, job_id: str, title: str) -> None:
         with self.lock:
@@ -687,6 +697,8 @@ class SmartRecruitersSandbox(Sandbox):
             self._job_or_404(job_id)
             pid = self._store_person(person, job_id)
             self._people[pid]["updatedOn"] = self._tick()
+            body = {"job_id": job_id, "candidate_id": pid}
+            self._push("application.created", body, f"/candidates/{pid}/jobs/{job_id}")
             return pid
 
     def remove_candidate(self, job_id: str, candidate_id: str) -> None:
@@ -694,6 +706,8 @@ class SmartRecruitersSandbox(Sandbox):
             person = self._people[candidate_id]
             person["assignments"] = [a for a in person["assignments"] if a["job"]["id"] != job_id]
             person["updatedOn"] = self._tick()
+            body = {"candidate_id": candidate_id}
+            self._push("candidate.updated", body, f"/candidates/{candidate_id}")
 
     def move_candidate(self, job_id: str, candidate_id: str, status: CandidateStatus) -> None:
         self.set_candidate_raw_status(job_id, candidate_id, UNIFIED_TO_CANDIDATE[status])
@@ -706,6 +720,23 @@ class SmartRecruitersSandbox(Sandbox):
                 if a["job"]["id"] == job_id:
                     a["status"], a["subStatus"] = raw, SUB_STATUSES.get(raw)
             person["updatedOn"] = self._tick()
+            body = {"job_id": job_id, "candidate_id": candidate_id}
+            link = f"/candidates/{candidate_id}/jobs/{job_id}"
+            self._push("application.status.updated", body, link)
+
+    def delete_person(self, candidate_id: str) -> None:
+        """Delete a candidate with all their applications (``candidate.deleted``)."""
+        with self.lock:
+            del self._people[candidate_id]
+            for ids in self._by_job.values():
+                ids.discard(candidate_id)
+            self._tick()
+            body = {"candidate_id": candidate_id}
+            self._push("candidate.deleted", body, f"/candidates/{candidate_id}")
+
+    def _push(self, name: str, body: dict[str, str], path: str) -> None:
+        base = self.url if self._server is not None else ""
+        self.webhooks.emit(hooks.event(name, body, base + path, self._now))
 
     def people(self, email: str | None = None) -> list[PersonFacts]:
         with self.lock:
