@@ -186,3 +186,16 @@ def test_a_failing_observer_does_not_fail_the_sync(
     assert synced.jobs.list("acme")[0].state == "closed"
     assert "the atsbridge_job_closed hook of broken failed" in caplog.text
     assert [e.ats_job_id for e in observer.closed] == ["A1"]  # the others still got it
+
+
+def test_one_link_and_the_first_answer_of_an_existing_import(synced) -> None:
+    first = synced.jobs.import_job("acme", "jobfake", "A2", "P-200")
+    synced.jobs.import_job("acme", "jobfake", "A1", "P-100")
+    assert synced.jobs.link("acme", "P-200").ats_job_id == "A2"
+    with pytest.raises(NotFound, match="product job 'P-999' is not linked in tenant 'acme'"):
+        synced.jobs.link("acme", "P-999")
+    same = synced.jobs.existing_import("acme", "P-200", "jobfake", "A2")
+    assert same is not None and same.to_json() == first.to_json()
+    # Another job behind the same product job, or an unknown one, is no replay of an import.
+    assert synced.jobs.existing_import("acme", "P-200", "jobfake", "A3") is None
+    assert synced.jobs.existing_import("acme", "P-999", "jobfake", "A2") is None

@@ -18,7 +18,6 @@ from atsbridge.console.web import (
     viewer,
 )
 from atsbridge.errors import BadInput, Conflict
-from atsbridge.http.routes.jobs import _existing as existing_link
 from atsbridge.services.connections import check_tenant_key
 from atsbridge.services.jobs import IMPORT_FIELDS
 
@@ -96,10 +95,12 @@ async def import_job(
             await run_in_threadpool(app.jobs.import_job, tenant, ats, ats_job_id, product_job_id)
         ).to_json()
     except Conflict as exc:
-        same = await run_in_threadpool(existing_link, app, tenant, product_job_id, ats, ats_job_id)
+        same = await run_in_threadpool(
+            app.jobs.existing_import, tenant, product_job_id, ats, ats_job_id
+        )
         if same is None:
             return _import_page(
                 request, who, tenant, ats, ats_job_id, 409, error=str(exc), value=product_job_id
             )
-        result = same
+        result = same.to_json()
     return _import_page(request, who, tenant, ats, ats_job_id, result=result, fields=IMPORT_FIELDS)

@@ -24,6 +24,7 @@ twice (the link already holds the new state).
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -1000,10 +1001,47 @@ class JobService(Service):
 
     def list(self, tenant: str) -> list[LinkView]:
         """Every linked job of the tenant, newest import first."""
+        return self._links(tenant, None)
+
+    def link(self, tenant: str, product_job_id: str) -> LinkView:
+        """The link of one product job. Raises NotFound when it is not linked."""
+        found = self._links(tenant, product_job_id)
+        if not found:
+            raise NotFound(f"product job {product_job_id!r} is not linked in tenant {tenant!r}")
+        return found[0]
+
+    def existing_import(
+        self, tenant: str, product_job_id: str, ats: str, ats_job_id: str
+    ) -> ImportResult | None:
+        """What the first import answered, when exactly this link exists already; else None.
+
+        Importing the same ATS job as the same product job again is not a conflict: the API
+        (``PUT .../link``) and the console answer it with this instead of a 409.
+        Called by: those two after ``import_job`` raised Conflict.
+        """
+        found = self._links(tenant, product_job_id)
+        if not found or found[0].ats != ats or found[0].ats_job_id != ats_job_id:
+            return None
+        view = found[0]
+        prefilled = {name: view.snapshot.get(name) for name in IMPORT_FIELDS}
+        return ImportResult(
+            tenant=tenant,
+            ats=ats,
+            ats_job_id=ats_job_id,
+            product_job_id=product_job_id,
+            state=view.state,
+            prefilled=prefilled,
+            missing=[n for n in IMPORT_FIELDS if prefilled.get(n) in (None, "", {})],
+        )
+
+    def _links(self, tenant: str, product_job_id: str | None) -> builtins.list[LinkView]:
         with self.store.tenant(tenant) as repo:
             names = {c.id: c.ats for c in repo.connections()}
+            statement = select(JobLink)
+            if product_job_id is not None:
+                statement = statement.where(JobLink.product_job_id == product_job_id)
             links = repo.all(
-                select(JobLink).order_by(col(JobLink.created_at).desc(), col(JobLink.id).desc())
+                statement.order_by(col(JobLink.created_at).desc(), col(JobLink.id).desc())
             )
             mirror: dict[tuple[int, str], JobRow] = {}
             if links:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlmodel import select
 
 from atsbridge.api import Atsbridge
-from atsbridge.errors import Conflict, NotFound
+from atsbridge.errors import Conflict
 from atsbridge.http.deps import App, Reader, TenantPath, Writer, visible
 from atsbridge.http.paging import (
     Cursor,
@@ -21,7 +21,7 @@ from atsbridge.http.paging import (
     page_of,
 )
 from atsbridge.http.schemas import ImportResult, Job, JobPage, Link, LinkPage, LinkRequest, Text
-from atsbridge.services.jobs import IMPORT_FIELDS, LinkView
+from atsbridge.services.jobs import LinkView
 from atsbridge.store import JobLink
 
 router = APIRouter(prefix="/v1/tenants/{tenant}", tags=["jobs"])
@@ -108,13 +108,6 @@ def list_links(
     return {"items": [_link_json(v, updated) for v in items], "next_cursor": next_cursor}
 
 
-def _find_link(app: Atsbridge, tenant: str, product_job_id: str) -> LinkView:
-    for view in app.jobs.list(tenant):
-        if view.product_job_id == product_job_id:
-            return view
-    raise NotFound(f"product job {product_job_id!r} is not linked in tenant {tenant!r}")
-
-
 @router.get(
     "/product-jobs/{product_job_id}/link",
     response_model=Link,
@@ -123,7 +116,7 @@ def _find_link(app: Atsbridge, tenant: str, product_job_id: str) -> LinkView:
 def get_link(
     app: App, key: Reader, tenant: TenantPath, product_job_id: ProductJobPath
 ) -> dict[str, Any]:
-    view = _find_link(app, visible(key, tenant), product_job_id)
+    view = app.jobs.link(visible(key, tenant), product_job_id)
     return _link_json(view, _updated(app, tenant))
 
 
@@ -148,33 +141,12 @@ def put_link(
     try:
         result = app.jobs.import_job(tenant, body.ats, body.ats_job_id, product_job_id)
     except Conflict:
-        same = _existing(app, tenant, product_job_id.strip(), body.ats, body.ats_job_id.strip())
+        same = app.jobs.existing_import(
+            tenant, product_job_id.strip(), body.ats, body.ats_job_id.strip()
+        )
         if same is None:
             raise
         response.status_code = 200
-        return same
+        return {**same.to_json(), "created": False}
     response.status_code = 201
     return {**result.to_json(), "created": True}
-
-
-def _existing(
-    app: Atsbridge, tenant: str, product_job_id: str, ats: str, ats_job_id: str
-) -> dict[str, Any] | None:
-    """The answer of the first import when this exact link exists already, else None."""
-    try:
-        view = _find_link(app, tenant, product_job_id)
-    except NotFound:
-        return None
-    if view.ats != ats or view.ats_job_id != ats_job_id:
-        return None
-    prefilled = {name: view.snapshot.get(name) for name in IMPORT_FIELDS}
-    return {
-        "tenant": tenant,
-        "ats": ats,
-        "ats_job_id": ats_job_id,
-        "product_job_id": product_job_id,
-        "state": view.state,
-        "prefilled": prefilled,
-        "missing": [n for n in IMPORT_FIELDS if prefilled.get(n) in (None, "", {})],
-        "created": False,
-    }
