@@ -13,7 +13,14 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from atsbridge.console import pages_auth, pages_connections, pages_jobs
+from atsbridge.console import (
+    pages_auth,
+    pages_connections,
+    pages_jobs,
+    pages_product_jobs,
+    pages_runs,
+)
+from atsbridge.console.uploads import UploadStash
 from atsbridge.errors import BadInput
 
 __all__ = ["FRAME_ANCESTORS_ENV", "mount"]
@@ -33,8 +40,11 @@ def mount(api: FastAPI, *, frame_ancestors: str | None = None) -> None:
     if any(c in ancestors for c in ";,\r\n"):
         raise BadInput(f"{FRAME_ANCESTORS_ENV}: space-separated sources, without ';' or ','")
     api.state.console_frame_ancestors = ancestors
+    api.state.console_uploads = UploadStash()
     static = str(resources.files("atsbridge.console") / "static")
     api.mount("/console/static", StaticFiles(directory=static), name="console-static")
     api.include_router(pages_auth.router)
     api.include_router(pages_connections.router)
     api.include_router(pages_jobs.router)
+    api.include_router(pages_product_jobs.router)
+    api.include_router(pages_runs.router)
