@@ -35,6 +35,16 @@ Who = Annotated[Viewer, Depends(viewer)]
 _MARKDOWN = markdown_it.MarkdownIt("commonmark", {"html": False})
 
 
+def _setup_html(markdown: str) -> str:
+    """The setup steps as HTML, headings moved under the aside's own h2: a plugin's "# Title"
+    must not become a second h1 of the page (one h1 per page, for screen readers)."""
+    tokens = _MARKDOWN.parse(markdown)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
+    return str(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
+
+
 def _elapsed(report: RunReport, now: datetime) -> float:
     return ((report.ended_at or now) - report.started_at).total_seconds()
 
@@ -133,7 +143,7 @@ def _connect_page(
         ats=ats,
         plugin=plugin.info,
         fields=fields_of(plugin.info.config_schema),
-        setup_html=_MARKDOWN.render(plugin.info.setup_instructions or ""),
+        setup_html=_setup_html(plugin.info.setup_instructions or ""),
         values=values or {},
         errors=errors or {},
         form_errors=form_errors or [],
