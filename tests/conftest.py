@@ -73,6 +73,11 @@ def require_pg() -> None:
     pytest.skip(f"{reason}; start it (see README) or deselect with -m 'not postgres'")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # tests/console/browser marks its tests; `-m "not browser"` leaves out Chromium.
+    config.addinivalue_line("markers", "browser: drives Debian's Chromium (/usr/bin/chromium)")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Every test marked postgres (db_url's postgres half included) needs the server.
     if item.get_closest_marker("postgres") is not None:
