@@ -41,7 +41,8 @@ def test_using_it_starts_from_the_sandbox_and_every_command_runs(tmp_path: Path)
     commands = [c for c in script.splitlines() if ".venv/bin/atsbridge" in c]
     assert "atsbridge sandbox " in commands[0]
     verbs = " ".join(commands)
-    for step in ("connect", "sync", "jobs search", "jobs import", "cnts list", "leads push"):
+    steps = ("connect", "sync", "jobs search", "jobs import", "cnts list", "leads push")
+    for step in (*steps, "sandbox-ctl close", "jobs list"):
         assert f"atsbridge {step} " in verbs, step
     bin_dir = Path(sys.executable).parent
     script = script.replace(".venv/bin/", f"{bin_dir}/")
@@ -62,5 +63,9 @@ def test_using_it_starts_from_the_sandbox_and_every_command_runs(tmp_path: Path)
     out = done.stdout
     assert "authenticated and stored" in out  # connect
     assert "pj-1" in out  # import and the lists of the product job
+    # closed in the sandbox with sandbox-ctl, then `jobs list` after the sync shows it closed
+    assert "closed lever job " in out
+    rows = [line for line in out.splitlines() if "pj-1" in line and "lever" in line]
+    assert any(" closed " in row for row in rows), rows
     assert (tmp_path / "try.db").exists() and (tmp_path / "lead.schema.json").exists()
     assert "lever sandbox stopped" in (tmp_path / "sandbox.log").read_text()

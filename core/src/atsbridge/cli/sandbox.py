@@ -140,8 +140,8 @@ def sandbox(
 ) -> None:
     """Run ATS's fake server on 127.0.0.1 until Ctrl-C; writes a connection config file.
 
-    Seeding shows progress on stderr. --json prints one object (ats, url, config_path)
-    on stdout once it listens.
+    Seeding shows progress on stderr. --json prints one object (ats, url, config_path,
+    control: its control API, which `atsbridge sandbox-ctl` calls) on stdout once it listens.
     """
     check_size(jobs, candidates)
     plugin = app.plugin(ats)
@@ -173,11 +173,13 @@ def sandbox(
             temp_dir = Path(tempfile.mkdtemp(prefix="atsbridge-sandbox-"))
             path = write_config(config, temp_dir, ats)
         if as_json:
-            emit_json({"ats": ats, "url": server.url, "config_path": str(path)})
+            control = f"{server.url}/_sandbox/"
+            emit_json({"ats": ats, "url": server.url, "config_path": str(path), "control": control})
         else:
             click.echo(f"{ats} sandbox listening on {server.url}")
             click.echo(f"connection config (contains credentials, mode 0600): {path}")
             click.echo(f"connect with: atsbridge connect TENANT {ats} --config {path}")
+            click.echo(f"close jobs, move candidates: atsbridge sandbox-ctl jobs --config {path}")
             click.echo("Ctrl-C stops it.")
         sys.stdout.flush()
         while not stop.wait(0.5):
