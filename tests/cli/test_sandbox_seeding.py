@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from atsbridge.cli import cli
@@ -80,6 +81,12 @@ def test_sandbox_command_shows_seeding_and_json_once_listening() -> None:
             lines.append(proc.stdout.readline())
         data = json.loads("".join(lines))
         assert data["ats"] == "lever" and data["url"].startswith("http://127.0.0.1:")
+        # The control API it names answers, without credentials (what sandbox-ctl calls).
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        assert data["control"] == data["url"] + "/_sandbox/"
+        with opener.open(data["control"] + "jobs?status=open", timeout=10) as answer:
+            jobs = json.loads(answer.read())["jobs"]
+        assert jobs and {j["status"] for j in jobs} == {"open"}
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
