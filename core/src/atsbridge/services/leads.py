@@ -69,20 +69,15 @@ from atsbridge.events.types import (
 from atsbridge.model import (
     Attachment,
     Candidate,
-    CandidateQuery,
     CandidateStatus,
     Lead,
-    Page,
     PushResult,
 )
 from atsbridge.plugins import PluginRegistry
 from atsbridge.services import lead_orphans
 from atsbridge.services.base import Service
 from atsbridge.services.sync import (
-    FetchedPage,
     KindSpec,
-    PageOutcome,
-    PassInfo,
     ProgressCallback,
     RunReport,
     register_kind,
@@ -110,7 +105,6 @@ EXCLUDED = "on the job's do-not-source list"
 
 DRAIN_KIND = "leads"
 STATUS_KIND = "statuses"
-PAGE_SIZE = 100
 
 L = table(LeadRow)
 
@@ -392,49 +386,6 @@ def record_candidates(
             )
         )
     return changes
-
-
-class StatusKind:
-    """The ``statuses`` sync kind: one scope per ATS job that has exported leads."""
-
-    name = STATUS_KIND
-
-    def __init__(self, registry: PluginRegistry, page_size: int = PAGE_SIZE):
-        self.registry = registry
-        self.page_size = page_size
-        self.changes = StatusChanges()
-
-    def fetch(
-        self, session: PluginSession, scope: str, cursor: str | None, since: datetime | None
-    ) -> FetchedPage:
-        query = CandidateQuery(
-            job_ats_id=scope, updated_since=since, cursor=cursor, page_size=self.page_size
-        )
-        page = session.call("atsbridge_list_candidates", query=query)
-        if not isinstance(page, Page):
-            raise PayloadError("list_candidates", "return value", "expected a Page")
-        return FetchedPage(items=page.items, next_cursor=page.next_cursor)
-
-    def apply(
-        self, repo: TenantRepo, connection_id: int, scope: str, page: FetchedPage, now: datetime
-    ) -> PageOutcome:
-        self.changes = record_candidates(repo, connection_id, scope, page.items, now)
-        outcome = PageOutcome(
-            updated=self.changes.changed, unchanged=self.changes.matched - self.changes.changed
-        )
-        for candidate in page.items:
-            stamp = getattr(candidate, "updated_at", None)
-            if isinstance(stamp, datetime) and stamp.tzinfo is not None:
-                outcome.high_water = max(outcome.high_water or stamp, stamp)
-        return outcome
-
-    def finish(
-        self, repo: TenantRepo, connection_id: int, scope: str, info: PassInfo, now: datetime
-    ) -> PageOutcome:
-        return PageOutcome()
-
-    def after_commit(self) -> None:
-        self.changes.fire(self.registry)
 
 
 # --- the outbox ------------------------------------------------------------------------------
