@@ -71,20 +71,14 @@ def _listings(app: Atsbridge, ats: str, linked: list[str]) -> int:
     return 1 if Capability.ACCOUNT_CANDIDATES in info.capabilities else len(linked)
 
 
-# Requests a no-change listing costs beyond its one page. Greenhouse's applications carry
-# no person: the overlap re-lists the latest application (see sync.DEFAULT_OVERLAP) and the
-# plugin reads its candidate (GET /v3/candidates?ids=...). Known gap, held here so that it
-# cannot grow.
-EXTRA_PER_LISTING = {"greenhouse": 1}
-
-
 def test_a_no_change_pipeline_pass_is_one_request_per_listing(world) -> None:
     app, sandbox, ats = world
     linked = _link_open_jobs(app, sandbox, ats)
     host_run(app, ats, "candidates")
     listings = _listings(app, ats, linked)
-    per_listing = 1 + EXTRA_PER_LISTING.get(ats, 0)
-    assert len(requests_of(sandbox, app, ats, "candidates")) == listings * per_listing
+    # The overlap re-lists the newest applications (sync.DEFAULT_OVERLAP): unchanged, they
+    # cost no read of their people either (Greenhouse's rows carry none).
+    assert len(requests_of(sandbox, app, ats, "candidates")) == listings
 
 
 def test_the_status_flow_back_walks_no_pipeline_again(world) -> None:
@@ -98,7 +92,7 @@ def test_the_status_flow_back_walks_no_pipeline_again(world) -> None:
     # of every pipeline.
     # (Per job: only the lead's job's listing.)
     assert _listings(app, ats, linked) in (1, len(linked))
-    assert len(requests_of(sandbox, app, ats, "statuses")) == 1 + EXTRA_PER_LISTING.get(ats, 0)
+    assert len(requests_of(sandbox, app, ats, "statuses")) == 1
 
 
 def test_a_reopened_job_is_noticed_by_close_propagation(world) -> None:

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 from urllib.parse import parse_qs
 
-from atsbridge.model import CandidateQuery, CandidateStatus, Capability
+from atsbridge.model import CandidateQuery, CandidateStatus, Capability, SandboxOptions
 from atsbridge_greenhouse import mapping as m
 from atsbridge_greenhouse import plugin
 
@@ -48,9 +48,64 @@ def test_account_wide_lists_every_application_with_its_job_in_one_listing(sandbo
         (job.ats_id, hired)
     ] == CandidateStatus.HIRED
     listings = _queries(sandbox, "/v3/applications")
-    assert len(listings) == pages == -(-len(people) // 20)
+    # One page of the account's people (48 of them, 500 a page) before the applications.
+    assert len(listings) == pages - 1 == -(-len(people) // 20)
     assert "job_ids" not in listings[0] and listings[0]["per_page"] == ["20"]
     assert all(set(q) == {"cursor"} for q in listings[1:])  # the cursor travels alone
+
+
+def test_a_full_account_pass_lists_people_500_a_page_and_reads_none_by_ids(make_sandbox, connect):
+    # 30 jobs of 20: 600 people, two pages of people, 600 applications 100 a page.
+    sandbox = make_sandbox(SandboxOptions(seed=3, jobs=30, candidates_per_job=20))
+    session = connect(sandbox)
+    sandbox.clear_log()
+    people, pages = _account(session, page_size=100)
+    assert len(people) == len(sandbox.applications) == 600
+    assert all(c.emails and c.first_name for c in people)  # every row has its person
+    reads = _queries(sandbox, "/v3/candidates")
+    assert reads[0] == {"per_page": ["500"]} and set(reads[1]) == {"cursor"}
+    assert len(reads) == 2  # no GET /v3/candidates?ids=: the pass listed everyone
+    assert len(_queries(sandbox, "/v3/applications")) == 6
+    assert pages == 8 == len(sandbox.request_log)  # one request a page, nothing else
+
+
+def test_a_stopped_full_pass_resumes_in_another_session_reading_by_ids(make_sandbox, connect):
+    sandbox = make_sandbox(SandboxOptions(seed=3, jobs=30, candidates_per_job=20))
+    first = plugin.atsbridge_list_candidates(
+        session=connect(sandbox), query=CandidateQuery(job_ats_id=None)
+    )
+    assert first.items == () and first.next_cursor is not None
+    # A fresh process resumes from the checkpointed cursor: what the first one listed is
+    # not in this one's memory, so it reads those people by ids, and misses nobody.
+    other = connect(sandbox)
+    out, cursor = [], first.next_cursor
+    while cursor is not None:
+        page = plugin.atsbridge_list_candidates(
+            session=other, query=CandidateQuery(job_ats_id=None, cursor=cursor)
+        )
+        out.extend(page.items)
+        cursor = page.next_cursor
+    assert len(out) == 600 and all(c.emails for c in out)
+
+
+def test_an_unchanged_repeat_reads_no_person_a_moved_one_is_read(sandbox, session):
+    people, _ = _account(session)
+    newest = max(c.updated_at for c in people)
+    # The overlap window: the newest applications come back unchanged.
+    overlap = newest - timedelta(minutes=5)
+    sandbox.clear_log()
+    repeat, _ = _account(session, updated_since=overlap)
+    assert repeat and all(c.emails for c in repeat)
+    assert [r.path for r in sandbox.request_log] == ["/v3/applications"]
+    job = sorted(sandbox.jobs(), key=lambda j: j.ats_id)[2]
+    moved = sandbox.pipeline(job.ats_id)[0]
+    sandbox.move_candidate(job.ats_id, moved, CandidateStatus.INTERVIEWING)
+    sandbox.clear_log()
+    again, _ = _account(session, updated_since=overlap)
+    assert (job.ats_id, moved) in {(c.job_ats_id, c.ats_id) for c in again}
+    # Activity since it was returned: its person is read again, by ids, alone.
+    (read,) = _queries(sandbox, "/v3/candidates")
+    assert read["ids"] == [moved]
 
 
 def test_account_wide_incremental_sends_last_activity_at(sandbox, session):

@@ -38,6 +38,7 @@ from atsbridge_sdk.http import HttpClient, HttpEvent, json_body
 
 from atsbridge_greenhouse import constants as c
 from atsbridge_greenhouse import mapping as m
+from atsbridge_greenhouse import people as ppl
 
 log = logging.getLogger("atsbridge.greenhouse")
 T = TypeVar("T")
@@ -119,6 +120,7 @@ class GreenhouseClient:
         )
         self._origin = urlsplit(self.base_url)
         self._offices: dict[int, m.GhOffice | None] = {}
+        self._remembered = ppl.Remembered()
         self._stages: dict[int, dict[int, str]] = {}
         self._options: dict[str, dict[str, int]] = {}
         self._offices_available = True
@@ -323,8 +325,16 @@ class GreenhouseClient:
         """One page of a job's applications, or of the account's (``job_ats_id`` None).
 
         Account-wide is the same listing without ``job_ids`` (notes §5): every application
-        changed since ``last_activity_at``, each row naming its job.
+        changed since ``last_activity_at``, each row naming its job. A full account-wide
+        pass first lists the account's people (``atsbridge_greenhouse.people``): those
+        pages carry no applications, only the cursor to the next one.
         """
+        full = query.updated_since is None
+        cursor = ppl.Cursor.parse(query.cursor)
+        if cursor is None and query.job_ats_id is None and full:
+            cursor = ppl.Cursor.start()
+        if cursor is not None and cursor.phase == ppl.PEOPLE:
+            return self._people_page(cursor)
         params: dict[str, Any] = {"per_page": _per_page(query.page_size)}
         job_id: int | None = None
         if query.job_ats_id is not None:
@@ -332,13 +342,16 @@ class GreenhouseClient:
             params["job_ids"] = job_id
         if query.updated_since is not None:
             params[c.APPLICATIONS_UPDATED_PARAM] = m.updated_filter(query.updated_since)
-        response, next_cursor = self._page("/v3/applications", params, query.cursor)
+        url = cursor.url if cursor is not None else None
+        pass_id = cursor.pass_id if cursor is not None else None
+        response, next_url = self._page("/v3/applications", params, url)
+        next_cursor = ppl.Cursor(pass_id=pass_id, url=next_url).encode() if next_url else None
         apps = m.structure_list(
             self._json(response, "applications"), m.GhApplication, "application"
         )
         if not apps:
             return Page((), next_cursor)
-        people = self._people({a.candidate_id for a in apps})
+        people = self._people_of(apps, pass_id, full)
         unnamed = {
             j for a in apps if not a.stage_name and a.job_interview_stage_id for j in m.jobs_of(a)
         }
@@ -354,6 +367,31 @@ class GreenhouseClient:
                 person = people.get(app.candidate_id)
                 out.append(m.candidate_from(app, person, str(job), stage))
         return Page(out, next_cursor)
+
+    def _people_page(self, cursor: ppl.Cursor) -> Page[Candidate]:
+        """One page of the account's people, remembered for the applications pages next."""
+        params = {"per_page": c.MAX_PER_PAGE}
+        response, next_url = self._page("/v3/candidates", params, cursor.url)
+        rows = m.structure_list(self._json(response, "candidates"), m.GhCandidate, "candidate")
+        self._remembered.listed(rows, cursor.pass_id)
+        listed = cursor.listed + len(rows)
+        if next_url is not None and listed < self._remembered.limit:
+            following = attrs.evolve(cursor, listed=listed, url=next_url)
+        else:  # every person listed (or as many as are remembered): the applications now
+            following = ppl.Cursor(ppl.APPLICATIONS, cursor.pass_id)
+        return Page((), following.encode())
+
+    def _people_of(
+        self, apps: list[m.GhApplication], pass_id: str | None, full: bool
+    ) -> dict[int, m.GhCandidate]:
+        """The people of a page of applications: remembered ones, the rest read by ids."""
+        people = self._remembered.reusable(apps, pass_id, full)
+        missing = {a.candidate_id for a in apps} - set(people)
+        read = self._people(missing)
+        self._remembered.listed(read.values(), pass_id if full else None)
+        people.update(read)
+        self._remembered.returned(apps, people)
+        return people
 
     def _people(self, ids: set[int]) -> dict[int, m.GhCandidate]:
         people: dict[int, m.GhCandidate] = {}
