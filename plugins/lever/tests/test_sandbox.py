@@ -48,8 +48,13 @@ def test_unknown_parameter_is_refused(api):
 
 
 def test_postings_page_through_everything_once(api, sandbox):
-    seen = _all(api, "/postings", {"limit": 5})
+    # The default world holds confidential postings (every 5th): only "all" lists them.
+    seen = _all(api, "/postings", {"limit": 5, "confidentiality": "all"})
     assert len(seen) == 12 == len({p["id"] for p in seen})
+    public = _all(api, "/postings", {"limit": 5})
+    hidden = {p["id"] for p in sandbox.postings.values() if p["confidentiality"] == "confidential"}
+    assert len(hidden) == 2
+    assert {p["id"] for p in public} == {p["id"] for p in seen} - hidden
     assert {p["id"] for p in seen} == {j.ats_id for j in sandbox.jobs()}
     stamps = [p["updatedAt"] for p in seen]
     assert stamps == sorted(stamps, reverse=True)  # most recently updated first
@@ -90,9 +95,10 @@ def test_sandbox_states_match_job_facts(sandbox):
 
 def test_pipeline_is_union_of_live_and_archived(api, sandbox):
     sandbox.enforce_rate_limit = False  # dozens of raw pages in a row; the cap has its own test
+    everyone = {"limit": 3, "confidentiality": "all"}  # confidential postings' people too
     for job in sandbox.jobs():
-        live = _all(api, "/opportunities", {"posting_id": job.ats_id, "limit": 3})
-        gone = _all(api, "/opportunities", {"archived_posting_id": job.ats_id, "limit": 3})
+        live = _all(api, "/opportunities", {"posting_id": job.ats_id, **everyone})
+        gone = _all(api, "/opportunities", {"archived_posting_id": job.ats_id, **everyone})
         assert all(o["archived"] is None for o in live)
         assert all(o["archived"] is not None for o in gone)
         assert sorted({o["contact"] for o in live + gone}) == sandbox.pipeline(job.ats_id)

@@ -11,11 +11,12 @@ tokens on every use, as Lever does. It also serves reads the notes do not list (
 posting, opportunity or user; the notes and files lists); ``unlisted_reads=False`` plays an
 API built from the notes alone, where they answer 404/405.
 
-Confidential postings (``confidential_every``) and their opportunities are listed only when
-asked for with ``confidentiality=confidential`` or ``all`` (the default is
-``non-confidential``), and only to a key allowed to see confidential data
-(``confidential_access``); a key without it is refused with 403 when it asks for them, and
-its single reads of confidential records answer 404 [UNCONFIRMED: how Lever refuses].
+Confidential postings (``confidential_every``: every 5th seeded one by default) and their
+opportunities are listed only when asked for with ``confidentiality=confidential`` or
+``all`` (the default is ``non-confidential``), and only to a key allowed to see
+confidential data (``confidential_access``); a key without it is refused with 403 when it
+asks for them, and its single reads of confidential records answer 404 [UNCONFIRMED: how
+Lever refuses].
 """
 
 from __future__ import annotations
@@ -192,12 +193,14 @@ class LeverSandbox(Sandbox):
         *,
         send_retry_after=True,
         unlisted_reads=True,
-        confidential_every: int = 0,
+        confidential_every: int = 5,
         confidential_access: bool = True,
     ):
         super().__init__(options)
-        # Every n-th seeded posting (0: none) is confidential, as on accounts that hire
-        # for unannounced roles; ``confidential_access`` is the key's permission to see them.
+        # Every n-th seeded posting (0: none) is confidential, as on accounts that hire for
+        # unannounced roles. On by default (every 5th), so every test and benchmark against
+        # the default world proves confidential records are synced, not only those that
+        # ask; ``confidential_access`` is the key's permission to see them.
         self.confidential_every = confidential_every
         self.confidential_access = confidential_access
         # Lever does not promise Retry-After on 429; tests turn it off to prove the client
