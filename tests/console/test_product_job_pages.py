@@ -99,8 +99,9 @@ def test_upload_preview_shows_mapping_counts_and_row_errors_then_confirm(
     text = shown.text
     assert "Nothing is saved yet" in text
     assert '<dd data-count="added">1</dd>' in text and '<dd data-count="skipped">1</dd>' in text
-    assert "<tr><td>email</td><td>email</td></tr>" in text
-    assert '<tr><td>shoe size</td><td class="muted">ignored</td></tr>' in text
+    assert '<label for="f0">email</label>' in text and "<option selected>email</option>" in text
+    assert '<label for="f3">shoe size</label>' in text
+    assert '<select id="f3" name="f3" class="muted">' in text  # read as "ignore"
     assert '<tr data-row="3"><td>3</td>' in text  # the bad row, by its spreadsheet number
     assert world.app.cnts.imports("acme", "pj-1") == []  # a preview stores nothing
     done = staff.post(confirm_action(text), data={"csrf": csrf(staff)}, follow_redirects=False)
@@ -267,3 +268,40 @@ def test_a_read_session_sees_but_cannot_upload_or_remove(world: World, anon: Tes
 def test_a_session_without_the_jobs_view_cannot_open_a_job(world: World, anon: TestClient) -> None:
     embedded(anon, world, "acme_write", "acme", views=["runs"])
     assert anon.get(JOB).status_code == 404
+
+
+def test_a_preview_is_confirmed_only_by_its_own_session(world: World, staff: TestClient) -> None:
+    shown = preview(staff)
+    other = TestClient(staff.app, base_url="https://testserver")
+    token = embedded(other, world, "acme_write", "acme")
+    stolen = other.post(confirm_action(shown.text), data={"csrf": token})
+    assert stolen.status_code == 409 and "file: this preview expired" in stolen.text
+    assert world.app.cnts.imports("acme", "pj-1") == []
+    # Nor does another tenant's session reach this job's imports.
+    globex = TestClient(staff.app, base_url="https://testserver")
+    g_token = embedded(globex, world, "globex_write", "globex")
+    assert globex.post(confirm_action(shown.text), data={"csrf": g_token}).status_code == 404
+    ok = staff.post(confirm_action(shown.text), data={"csrf": csrf(staff)})
+    assert ok.status_code == 200 and "people.csv imported" in ok.text
+    [record] = world.app.cnts.imports("acme", "pj-1")
+    gone = globex.post(f"{JOB}/imports/{record.id}/remove", data={"csrf": g_token})
+    assert gone.status_code == 404 and len(world.app.cnts.imports("acme", "pj-1")) == 1
+
+
+def test_a_preview_can_read_a_column_as_another_field(world: World, staff: TestClient) -> None:
+    shown = preview(staff, b"email,backup\nzed@example.org,zed.other@example.org\n")
+    assert '<select id="f1" name="f1" class="muted">' in shown.text  # "backup" is not read
+    remap = confirm_action(shown.text).replace("/confirm", "/remap")
+    form = {"csrf": csrf(staff), "h0": "email", "f0": "email", "h1": "backup", "f1": "nonsense"}
+    bad = staff.post(remap, data=form)
+    assert bad.status_code == 422 and "f1: one of" in bad.text
+    again = staff.post(remap, data={**form, "f1": "email"})  # the bad form used nothing up
+    assert again.status_code == 200, again.text
+    assert '<select id="f1" name="f1">' in again.text
+    assert world.app.cnts.imports("acme", "pj-1") == []
+    assert staff.post(remap, data={**form, "f1": "email"}).status_code == 409  # replaced
+    staff.post(confirm_action(again.text), data={"csrf": csrf(staff)})
+    [entry] = world.app.cnts.list_entries("acme", "pj-1", source="file").entries
+    assert set(entry.emails) == {"zed@example.org", "zed.other@example.org"}
+    forged = staff.post(remap, data={**form, "csrf": "x"})
+    assert forged.status_code == 403

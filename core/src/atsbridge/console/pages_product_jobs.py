@@ -49,6 +49,7 @@ _QUERY_MAX = 200
 _PAGE_MAX = 10**6  # beyond any list; keeps the offset a database integer
 # Shown on the preview: enough to fix a file, few enough to read.
 PREVIEW_ROWS = 20
+_MAX_COLUMNS = 500  # columns a remap form may name; more than any people file has
 
 PageNo = Annotated[int, Query(ge=1, le=_PAGE_MAX)]
 
@@ -341,6 +342,12 @@ async def preview(request: Request, who: Who, tenant: str, product_job_id: str) 
     except BaseException:
         stash.drop(token)
         raise
+    return _preview_page(request, who, tenant, pj, report, name, token)
+
+
+def _preview_page(
+    request: Request, who: Viewer, tenant: str, pj: str, report: Any, name: str, token: str
+) -> Response:
     return render(
         request,
         "product_job_preview.html",
@@ -352,9 +359,59 @@ async def preview(request: Request, who: Who, tenant: str, product_job_id: str) 
         report=report,
         file_name=name,
         token=token,
-        options=options,
         rows=PREVIEW_ROWS,
+        fields=(*filereader.FIELDS, filereader.IGNORE),
     )
+
+
+def _column_map(form: Any) -> dict[str, str]:
+    """``h<i>`` (a header of the file) -> ``f<i>`` (the field it feeds, or ignore)."""
+    wanted = (*filereader.FIELDS, filereader.IGNORE)
+    mapping: dict[str, str] = {}
+    for i in range(_MAX_COLUMNS + 1):
+        header, field = form.get(f"h{i}"), form.get(f"f{i}")
+        if header is None:
+            break
+        if i == _MAX_COLUMNS:
+            raise BadInput(f"h{i}: at most {_MAX_COLUMNS} columns")
+        if not isinstance(header, str) or not isinstance(field, str) or field not in wanted:
+            raise BadInput(f"f{i}: one of {', '.join(wanted)}")
+        mapping[header] = field
+    return mapping
+
+
+@router.post("/product-jobs/{product_job_id}/upload/{token}/remap")
+async def remap(
+    request: Request, who: Who, tenant: str, product_job_id: str, token: str
+) -> Response:
+    """Preview the held file again with the columns read as the form says (as ``--map``)."""
+    tenant_view(who, check_tenant_key(tenant), "jobs")
+    need(who, "write")
+    pj = _job_id(product_job_id)
+    form = await checked_form(request, who)
+    mapping = _column_map(form)  # checked before the held file is taken
+    stash = _stash(request)
+    owner = stash.owner(who.csrf, tenant, pj)
+    held = stash.take(owner, token[:64])
+    if held is None:
+        raise ConsoleProblem(
+            409, "file: this preview expired or was already imported; upload the file again"
+        )
+    options = {**held.options, "column_map": mapping}
+    try:
+        data = held.path.read_bytes()
+    finally:
+        stash.discard(held)
+    new_token, path = await run_in_threadpool(stash.put, owner, data, held.file_name, options)
+    app = facade(request)
+    try:
+        report = await run_in_threadpool(
+            lambda: app.cnts.import_file(tenant, pj, path, dry_run=True, **options)
+        )
+    except BaseException:
+        stash.drop(new_token)  # e.g. a mapping that leaves no usable column
+        raise
+    return _preview_page(request, who, tenant, pj, report, held.file_name, new_token)
 
 
 @router.post("/product-jobs/{product_job_id}/upload/{token}/confirm")
