@@ -74,7 +74,14 @@ def mypy_packages() -> list[str]:
     return ["atsbridge", "atsbridge_sdk", *plugins]
 
 
+# The local quick lane: no PostgreSQL, no Chromium, no multi-second end-to-end runs.
+FAST_MARKERS = "not slow and not browser and not postgres"
+
+
 def test(extra: list[str]) -> int:
+    if "--fast" in extra:
+        extra = [arg for arg in extra if arg != "--fast"]
+        extra = ["-m", FAST_MARKERS, *extra]
     code_dirs = ["core", "sdk", "plugins", "tests", "bench", "dev.py"]
     for step in (
         ("ruff", "check", *code_dirs),
@@ -90,7 +97,7 @@ def test(extra: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "setup"}:
         print(__doc__.strip())
-        print("\nusage: python3 dev.py demo | test [PYTEST ARGS] | setup", file=sys.stderr)
+        print("\nusage: python3 dev.py demo | test [--fast] [PYTEST ARGS] | setup", file=sys.stderr)
         return 2
     ensure_installed()
     if argv[0] == "demo":
