@@ -88,3 +88,25 @@ def test_dev_setup_installs_from_the_constraints_file() -> None:
     dev = (ROOT / "dev.py").read_text()
     assert '"-c", str(CONSTRAINTS)' in dev
     assert 'CONSTRAINTS = ROOT / "constraints.txt"' in dev
+
+
+# Distributions only the tests use: declaring one as a runtime dependency installs it on
+# every customer's machine (openpyxl was, after the core's own xlsx reader replaced it).
+TEST_ONLY = ("openpyxl", "schemathesis", "playwright")
+
+
+def _runtime(path: Path) -> set[str]:
+    data = tomllib.loads(path.read_text())
+    return {canonicalize_name(Requirement(r).name) for r in data["project"]["dependencies"]}
+
+
+@pytest.mark.parametrize("name", TEST_ONLY)
+def test_test_only_tools_are_dev_requirements_not_runtime_ones(name: str) -> None:
+    for path in _pyprojects():
+        assert name not in _runtime(path), f"{path.relative_to(ROOT)} declares {name}"
+    dev = {canonicalize_name(r.name) for w, r in _requirements() if w == "requirements-dev.txt"}
+    assert name in dev, f"requirements-dev.txt does not declare {name}"
+    for src in sorted(ROOT.glob("*/src")) + sorted(ROOT.glob("plugins/*/src")):
+        for module in src.rglob("*.py"):
+            text = module.read_text()
+            assert f"import {name}" not in text and f"from {name}" not in text, module
