@@ -46,7 +46,11 @@ async def _run(url: str, key: str, queries: list[str | None], rate: float, n: in
     statuses: dict[int, int] = {}
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits) as client:
+    # No pool or read timeout: a server that falls behind shows as latency, not as a crash.
+    timeout = httpx.Timeout(None)
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, limits=limits, timeout=timeout
+    ) as client:
 
         async def one(i: int, due: float) -> None:
             q = queries[i % len(queries)]
