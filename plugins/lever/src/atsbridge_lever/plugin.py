@@ -22,11 +22,13 @@ from atsbridge.model import (
     PushResult,
     SandboxOptions,
     SessionContext,
+    WebhookDelivery,
+    WebhookRequest,
 )
 from atsbridge_sdk.clock import SYSTEM_CLOCK, Clock
 from atsbridge_sdk.http import RetryPolicy
 
-from atsbridge_lever import __version__, mapping, unconfirmed
+from atsbridge_lever import __version__, mapping, unconfirmed, webhooks
 from atsbridge_lever.client import MAX_PAGE, LeverClient, LeverConfig
 
 NAME = "lever"
@@ -42,6 +44,8 @@ CAPABILITIES = frozenset(
         Capability.PHONE,
         Capability.TAGS,
         Capability.ACCOUNT_CANDIDATES,
+        # Candidate events only: Lever sends no posting events, job closes stay polled.
+        Capability.WEBHOOKS,
         # Not EDUCATION/EXPERIENCE: Lever has no structured fields; they go into a note.
     }
 )
@@ -144,6 +148,7 @@ def atsbridge_plugin_info() -> PluginInfo:
         capabilities=CAPABILITIES,
         config_schema=json.loads(_resource("config.schema.json")),
         setup_instructions=_resource("setup.md"),
+        webhook_setup=_resource("webhook_setup.md"),
         api_version=API_VERSION,
         requires_core=">=0.1,<0.2",
         rate_limit=unconfirmed.RATE_LIMIT,
@@ -323,3 +328,27 @@ def _complete(
                 if attachment.filename not in present:
                     client.upload_file(opp_id, attachment)
     return unsupported
+
+
+@hookimpl
+def atsbridge_webhook_receive(request: WebhookRequest) -> WebhookDelivery:
+    """Verify a Lever delivery (``signature`` = HMAC-SHA256(signature token, token +
+    triggeredAt), under any of the connection's tokens; triggeredAt at most an hour old)
+    and turn it into a ``candidate`` event for the contact it names.
+
+    Returns: a ``WebhookDelivery`` keyed on the event's ``token``. Raises: ``WebhookRefused``
+    (no token set, missing/bad signature, stale), ``PayloadError`` naming the field.
+    Called by: the core's ``/hooks`` receiver. Threads: any; pure.
+    """
+    return webhooks.receive(request)
+
+
+@hookimpl
+def atsbridge_read_candidate(session: LeverSession, candidate_ats_id: str) -> tuple[Candidate, ...]:
+    """The contact's opportunities re-read (the webhook body is not signed): one
+    ``GET /opportunities?contact_id=``; one ``Candidate`` per posting, ``()`` when none.
+
+    Raises: as the other reads. Called by: the core's webhook processor.
+    Threads: one call at a time per session.
+    """
+    return webhooks.read_candidate(session.client, candidate_ats_id)

@@ -46,6 +46,9 @@ from atsbridge_sdk.sandbox import (
     make_world,
     route,
 )
+from atsbridge_sdk.sandbox.webhooks import Target, WebhookDeliverer
+
+from atsbridge_lever import sandbox_webhooks as hooks
 
 API = "/v1"
 MAX_LIMIT = 100
@@ -185,6 +188,7 @@ class LeverSandbox(Sandbox):
 
     name = "lever"
     rate_limit = TokenBucketLimit(rate=10.0, burst=20)
+    webhooks: WebhookDeliverer
     application_post_limit = TokenBucketLimit(rate=2.0, burst=2)
 
     def __init__(
@@ -236,6 +240,9 @@ class LeverSandbox(Sandbox):
         self._app_bucket: dict[str, tuple[float, float]] = {}
         self._last_ms = 0
         self._seed(options)
+        # Outbound webhooks (sandbox_webhooks): control-API changes are pushed to the
+        # webhooks added with register_webhook, as Lever would.
+        self.webhooks = hooks.deliverer()
 
     # -- ids and time -----------------------------------------------------------------------
 
@@ -1053,7 +1060,10 @@ class LeverSandbox(Sandbox):
     def add_candidate(self, job_id: str, person: SeedPerson) -> str:
         with self.lock:
             self._posting(job_id)
-            return self._add_person(job_id, person, when=self._now_ms())
+            contact = self._add_person(job_id, person, when=self._now_ms())
+            for opp in self._opps_of(job_id, contact):
+                self._push("applicationCreated", opp)
+            return contact
 
     def _opps_of(self, job_id: str, candidate_id: str) -> list[dict]:
         return [
@@ -1065,10 +1075,30 @@ class LeverSandbox(Sandbox):
     def remove_candidate(self, job_id: str, candidate_id: str) -> None:
         with self.lock:
             for opp in self._opps_of(job_id, candidate_id):
-                del self.opportunities[opp["id"]]
-                del self.applications[opp["id"]]
-                del self.opportunity_posting[opp["id"]]
-                del self._posting_opps[job_id][opp["id"]]
+                self._drop_opportunity(opp)
+
+    def _drop_opportunity(self, opp: dict) -> None:
+        del self.opportunities[opp["id"]]
+        self.applications.pop(opp["id"], None)
+        posting = self.opportunity_posting.pop(opp["id"], None)
+        if posting is not None:
+            self._posting_opps[posting].pop(opp["id"], None)
+        self._push("candidateDeleted", opp)
+
+    def delete_person(self, candidate_id: str) -> None:
+        """Delete a contact and every opportunity of theirs (one ``candidateDeleted`` each)."""
+        with self.lock:
+            for opp in [o for o in self.opportunities.values() if o["contact"] == candidate_id]:
+                self._drop_opportunity(opp)
+            del self.contacts[candidate_id]
+
+    def register_webhook(self, url: str, events: set[str] | frozenset[str] | None = None) -> Target:
+        """Add a webhook as an admin does in Settings > Integrations and API > Webhooks;
+        Lever generates its signature token (``target.secret``), to paste into atsbridge."""
+        return self.webhooks.register(url, "lvr-sig-" + secrets.token_hex(16), events=events)
+
+    def _push(self, name: str, opp: dict, **stages: str | None) -> None:
+        self.webhooks.emit(hooks.event(name, opp, self.webhooks.clock.now(), **stages))
 
     def move_candidate(self, job_id: str, candidate_id: str, status: CandidateStatus) -> None:
         with self.lock:
@@ -1081,6 +1111,7 @@ class LeverSandbox(Sandbox):
                 stage, archived = self._stage_and_archive(key, CandidateStatus(status).value)
                 if archived is not None:
                     archived["archivedAt"] = now
+                was_stage, was_archived = opp["stage"], opp["archived"] is not None
                 if stage != opp["stage"]:
                     opp["stageChanges"].append(
                         {
@@ -1091,6 +1122,12 @@ class LeverSandbox(Sandbox):
                         }
                     )
                 opp.update(stage=stage, archived=archived, updatedAt=now, lastAdvancedAt=now)
+                if CandidateStatus(status) is CandidateStatus.HIRED:
+                    self._push("candidateHired", opp)
+                elif was_archived != (archived is not None):
+                    self._push("candidateArchiveChange", opp)
+                if stage != was_stage:
+                    self._push("candidateStageChange", opp, from_stage=was_stage, to_stage=stage)
 
     def people(self, email: str | None = None) -> list[PersonFacts]:
         with self.lock:
