@@ -85,6 +85,16 @@ def _fill(store: Store, tenant: str) -> dict[type, int]:
         repo.flush()
         rows.append(imported)
         rows.append(repo.add(tables.CntsImportEntry(import_id=imported.id, entry_id=entry.id)))
+        rows.append(
+            repo.add(
+                tables.AtsHookEndpoint(
+                    connection_id=c, hook_id=f"h-{tenant}", created_at=NOW, updated_at=NOW
+                )
+            )
+        )
+        rows.append(
+            repo.add(tables.AtsHookInbox(connection_id=c, delivery_id="d1", received_at=NOW))
+        )
         repo.flush()
         return {type(r): r.id for r in rows}
 

@@ -30,6 +30,7 @@ from atsbridge.services.sync import SyncService
 from atsbridge.sessionpool import SessionPool
 from atsbridge.sessions import PluginSession
 from atsbridge.store import Store, utcnow
+from atsbridge.webhooks import HookEndpoints
 
 if TYPE_CHECKING:
     from atsbridge.http.keys import ApiKeyService
@@ -111,6 +112,11 @@ class Atsbridge:
     @cached_property
     def webhooks(self) -> WebhookEndpoints:
         return WebhookEndpoints(self.store, self.clock, self.secret_box)
+
+    @cached_property
+    def ats_hooks(self) -> HookEndpoints:
+        """Inbound ATS webhooks: receivers per connection (``webhooks`` is the outbound)."""
+        return HookEndpoints(self)
 
     @cached_property
     def api_keys(self) -> ApiKeyService:

@@ -354,6 +354,69 @@ class TaskLease(TenantOwned, table=True):
     last_run_at: datetime | None = _time(nullable=True)
 
 
+class AtsHookEndpoint(TenantOwned, table=True):
+    """The inbound ATS webhook receiver of one connection: ``POST /hooks/{ats}/{hook_id}``.
+
+    ``hook_id`` is random (192 bits) and unique across tenants: with the ATS's signature it
+    is what authenticates a delivery, so the receiver needs no API key. ``secrets`` is the
+    sealed list of the connection's webhook secrets (several: Lever has one per webhook,
+    SmartRecruiters keeps its old key valid a day). The counters feed ``webhooks status``
+    and the polling stretch (``last_verified_at``).
+    """
+
+    __tablename__ = "ats_hook_endpoints"
+    __table_args__ = (sa.UniqueConstraint("connection_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = _fk("connections.id")
+    hook_id: str = Field(max_length=64, unique=True)
+    secrets: dict = _json(dict)
+    # The ATS's id of a subscription the plugin made itself (atsbridge_webhook_subscribe).
+    external_id: str | None = Field(default=None, max_length=255)
+    verified: int = Field(default=0)
+    refused: int = Field(default=0)
+    duplicates: int = Field(default=0)
+    last_verified_at: datetime | None = _time(nullable=True)
+    last_refused_at: datetime | None = _time(nullable=True)
+    last_refusal: str | None = None
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class AtsHookInbox(TenantOwned, table=True):
+    """One verified ATS delivery, stored before it is acknowledged, processed after.
+
+    ``delivery_id`` (the ATS's event id) is unique per connection: a retried or replayed
+    delivery is stored once. ``events`` are the parsed ``WebhookEvent`` fields (the raw
+    body is not kept: it may hold personal data the targeted read fetches anyway).
+    ``state``: pending -> processing -> done | failed (``next_attempt_at``) -> ... | dead;
+    claims use ``store.claims`` (lease ``claimed_until``, ``attempts`` as the token).
+    """
+
+    __tablename__ = "ats_hook_inbox"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "delivery_id"),
+        sa.Index(None, "state", "next_attempt_at"),
+        sa.Index(None, "connection_id", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = _fk("connections.id")
+    delivery_id: str = Field(max_length=255)
+    events: list = _json(list)
+    occurred_at: datetime | None = _time(nullable=True)
+    received_at: datetime = _time()
+    state: str = Field(default="pending", max_length=20)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = _time(nullable=True)
+    claimed_until: datetime | None = _time(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=255)
+    processed_at: datetime | None = _time(nullable=True)
+    # Targeted reads (ATS hook calls) the last processing made: 1-2 per event, not a sync.
+    reads: int = Field(default=0)
+    last_error: str | None = None
+
+
 class HostRow(SQLModel, table=True):
     """A running host daemon (``atsbridge host run``) and its last heartbeat.
 
@@ -386,6 +449,8 @@ TENANT_TABLES: tuple[type[TenantOwned], ...] = (
     SyncRun,
     SyncCheckpoint,
     TaskLease,
+    AtsHookEndpoint,
+    AtsHookInbox,
 )
 
 

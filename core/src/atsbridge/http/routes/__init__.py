@@ -1,6 +1,15 @@
 """The /v1 routers, one module per resource; ``ROUTERS`` in mounting order."""
 
-from atsbridge.http.routes import cnts, connections, console_sessions, events, jobs, leads, plugins
+from atsbridge.http.routes import (
+    cnts,
+    connections,
+    console_sessions,
+    events,
+    hooks,
+    jobs,
+    leads,
+    plugins,
+)
 
 ROUTERS = [
     plugins.router,
@@ -10,6 +19,7 @@ ROUTERS = [
     leads.router,
     events.router,
     console_sessions.router,
+    hooks.router,
 ]
 
 __all__ = ["ROUTERS"]
