@@ -27,3 +27,20 @@ def test_an_unrelated_job_costs_no_request(world: HookWorld) -> None:
     assert world.post({"kind": "job", "job": "J-unknown"}).status_code == 200
     assert world.process() == 1
     assert world.fake.calls["job_statuses"] == 0
+
+
+def test_a_candidate_added_to_a_linked_pipeline_is_on_its_do_not_source_list(
+    world: HookWorld,
+) -> None:
+    from atsbridge.services.cnts import Person
+
+    world.fake.apply("c-7", "J1", "Ada Quinton", "ada@example.org")
+    person = Person(emails=("ada@example.org",))
+    assert not world.app.cnts.check("acme", "pj-1", person).excluded
+    assert world.post({"kind": "candidate", "candidate": "c-7"}).status_code == 200
+    assert world.process() == 1
+    assert world.app.cnts.check("acme", "pj-1", person).excluded
+    assert world.fake.calls["read_candidate"] == 1 and world.fake.calls["list_candidates"] == 0
+    assert world.post({"kind": "deleted", "candidate": "c-7"}).status_code == 200
+    assert world.process() == 1
+    assert not world.app.cnts.check("acme", "pj-1", person).excluded
