@@ -44,3 +44,18 @@ def test_a_candidate_added_to_a_linked_pipeline_is_on_its_do_not_source_list(
     assert world.post({"kind": "deleted", "candidate": "c-7"}).status_code == 200
     assert world.process() == 1
     assert not world.app.cnts.check("acme", "pj-1", person).excluded
+
+
+def test_a_failed_read_is_retried_after_its_backoff(world: HookWorld) -> None:
+    world.fake.set_status("J1", JobStatus.CLOSED)
+    assert world.post({"kind": "job", "job": "J1"}).status_code == 200
+    world.fake.down = True
+    assert world.process() == 1
+    assert "job.closed" not in _types(world)
+    world.fake.down = False
+    assert world.process() == 0  # not due yet: backoff
+    world.clock.advance(minutes=1)
+    assert world.process() == 1
+    assert "job.closed" in _types(world)
+    (status,) = world.app.ats_hooks.status("acme")
+    assert status.backlog == 0
