@@ -480,8 +480,8 @@ def test_twenty_percent_faults_give_identical_results(make_sandbox, connect, see
 
 
 def test_client_pacing_never_trips_the_real_window(make_sandbox):
-    # The real pacing (4 req/s, burst 5) against the real window (50 per 10 s), compressed:
-    # a burst of 5 then steady pacing must never exceed the window in any 10 s.
+    # The real pacing (4.6 req/s, burst 4) against the real window (50 per 10 s), compressed:
+    # a burst of 4 then steady pacing must never exceed the window in any 10 s.
     sb = make_sandbox(window=None)
     rate = plugin.atsbridge_plugin_info().rate_limit
     window = sb.rate_limit
