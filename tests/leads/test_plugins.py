@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -228,11 +229,13 @@ def test_a_do_not_source_refresh_moves_a_lead_without_extra_requests(
         assert [(e.lead_id, e.new_status) for e in observer.changed] == [
             ("lead-1", CandidateStatus.INTERVIEWING)
         ]
-        # The same refresh again, nothing moved: exactly the same requests, so carrying
-        # the move cost none; and neither it nor the status sync fires the event again.
+        # The same refresh again, nothing moved: no request beyond those of the refresh that
+        # carried the move, so carrying it cost none (Greenhouse even skips re-reading the
+        # unchanged person); and neither it nor the status sync fires the event again.
         start = len(sandbox.request_log)
         app.cnts.sync("acme", plugin)
-        assert [(r.method, r.path) for r in sandbox.request_log[start:]] == carried
+        repeat = Counter((r.method, r.path) for r in sandbox.request_log[start:])
+        assert repeat <= Counter(carried)
         app.leads.sync_statuses()
         assert len(observer.changed) == 1
         assert app.leads.history("acme", PRODUCT_JOB, "lead-1")[-1]["status"] == "interviewing"
