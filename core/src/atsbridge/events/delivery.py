@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from atsbridge.events import sequencer, signing
 from atsbridge.events.log import E, public
+from atsbridge.loopthread import LoopThread
 from atsbridge.secrets import SecretBox
 from atsbridge.store import Store
 from atsbridge.store.claims import backoff, claim_one
@@ -322,11 +323,12 @@ def run_forever(
         deliverer.close()
 
 
-class DeliveryThread:
+class DeliveryThread(LoopThread):
     """``run_forever`` on a thread of its own: what ``serve`` and ``host run`` start.
 
-    Holds nothing but its thread: every delivery's state is in the database, claimed with
-    a lease, so any number of processes may run one on the same database.
+    Every delivery's state is in the database, claimed with a lease, so any number of
+    processes may run one on the same database; ``stop`` lets the delivery in flight finish
+    (its outcome is recorded) or, past its timeout, be resent by another deliverer.
     """
 
     def __init__(
@@ -337,31 +339,11 @@ class DeliveryThread:
         interval: float = 1.0,
         policy: DeliveryPolicy | None = None,
     ):
-        self.app = app
-        self.host_id = host_id
-        self.interval = interval
-        self.policy = policy
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=run_forever,
-            args=(self._stop, self.app),
-            kwargs={"host_id": self.host_id, "interval": self.interval, "policy": self.policy},
+        super().__init__(
+            run_forever,
+            app,
             name="atsbridge-webhooks",
-            daemon=True,
+            host_id=host_id,
+            interval=interval,
+            policy=policy,
         )
-        self._thread.start()
-
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def stop(self, timeout: float = 20.0) -> bool:
-        """Stop after the delivery in flight (whose outcome is recorded); False when it
-        still ran after ``timeout`` (its lease then lets another deliverer resend it)."""
-        self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()

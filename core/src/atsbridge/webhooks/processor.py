@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from atsbridge.errors import AtsbridgeError, AuthError
 from atsbridge.events.delivery import default_host_id
+from atsbridge.loopthread import LoopThread
 from atsbridge.store.claims import backoff, claim_one
 from atsbridge.store.tables import AtsHookInbox, Connection, Tenant, table
 from atsbridge.webhooks import inbox, reads
@@ -273,10 +274,11 @@ def run_forever(
             inbox.WAKE.wait(interval)
 
 
-class ProcessorThread:
+class ProcessorThread(LoopThread):
     """``run_forever`` on a thread of its own, beside the outbound ``DeliveryThread``.
 
-    Holds nothing but its thread: the inbox is in the database, claimed with a lease.
+    The inbox is in the database, claimed with a lease; ``stop`` wakes the loop from its
+    wait on new deliveries and lets the delivery in flight finish.
     """
 
     def __init__(
@@ -287,32 +289,12 @@ class ProcessorThread:
         interval: float = 1.0,
         policy: ProcessPolicy | None = None,
     ):
-        self.app = app
-        self.host_id = host_id
-        self.interval = interval
-        self.policy = policy
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=run_forever,
-            args=(self._stop, self.app),
-            kwargs={"host_id": self.host_id, "interval": self.interval, "policy": self.policy},
+        super().__init__(
+            run_forever,
+            app,
             name="atsbridge-ats-webhooks",
-            daemon=True,
+            host_id=host_id,
+            interval=interval,
+            policy=policy,
+            wake=inbox.WAKE.set,
         )
-        self._thread.start()
-
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def stop(self, timeout: float = 20.0) -> bool:
-        """Stop after the delivery in flight; False when it still ran after ``timeout``
-        (its lease then lets another processor take it again)."""
-        self._stop.set()
-        inbox.WAKE.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
