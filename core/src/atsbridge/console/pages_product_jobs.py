@@ -297,11 +297,16 @@ def _upload_page(
     )
 
 
-@router.get("/product-jobs/{product_job_id}/upload")
-def upload_form(request: Request, who: Who, tenant: str, product_job_id: str) -> Response:
+def _writable_job(who: Viewer, tenant: str, product_job_id: str) -> str:
+    """The product job id of a write action, once the session may write to that tenant's jobs."""
     tenant_view(who, check_tenant_key(tenant), "jobs")
     need(who, "write")
-    pj = _job_id(product_job_id)
+    return _job_id(product_job_id)
+
+
+@router.get("/product-jobs/{product_job_id}/upload")
+def upload_form(request: Request, who: Who, tenant: str, product_job_id: str) -> Response:
+    pj = _writable_job(who, tenant, product_job_id)
     facade(request).cnts.imports(tenant, pj)  # NotFound: an unknown job
     return _upload_page(request, who, tenant, pj, 200, errors={}, values={})
 
@@ -310,9 +315,7 @@ def upload_form(request: Request, who: Who, tenant: str, product_job_id: str) ->
 async def preview(request: Request, who: Who, tenant: str, product_job_id: str) -> Response:
     """A dry run of the uploaded file (as ``POST .../imports`` with ``dry_run``): the
     mapping, the counts and the first row errors; the file is held for the confirm."""
-    tenant_view(who, check_tenant_key(tenant), "jobs")
-    need(who, "write")
-    pj = _job_id(product_job_id)
+    pj = _writable_job(who, tenant, product_job_id)
     form = await checked_form(request, who)
     options, errors = _options(form)
     values = {"default_country": _text(form, "default_country"), "sheet": _text(form, "sheet")}
@@ -385,9 +388,7 @@ async def remap(
     request: Request, who: Who, tenant: str, product_job_id: str, token: str
 ) -> Response:
     """Preview the held file again with the columns read as the form says (as ``--map``)."""
-    tenant_view(who, check_tenant_key(tenant), "jobs")
-    need(who, "write")
-    pj = _job_id(product_job_id)
+    pj = _writable_job(who, tenant, product_job_id)
     form = await checked_form(request, who)
     mapping = _column_map(form)  # checked before the held file is taken
     stash = _stash(request)
@@ -419,9 +420,7 @@ async def confirm(
     request: Request, who: Who, tenant: str, product_job_id: str, token: str
 ) -> Response:
     """Import the previewed file for real (as ``POST .../imports``)."""
-    tenant_view(who, check_tenant_key(tenant), "jobs")
-    need(who, "write")
-    pj = _job_id(product_job_id)
+    pj = _writable_job(who, tenant, product_job_id)
     await checked_form(request, who)
     stash = _stash(request)
     held = stash.take(stash.owner(who.csrf, tenant, pj), token[:64])
@@ -449,9 +448,7 @@ async def remove_import(
     request: Request, who: Who, tenant: str, product_job_id: str, import_id: str
 ) -> Response:
     """Remove an import (as ``DELETE .../imports/{id}``): its entries no other import lists."""
-    tenant_view(who, check_tenant_key(tenant), "jobs")
-    need(who, "write")
-    pj = _job_id(product_job_id)
+    pj = _writable_job(who, tenant, product_job_id)
     await checked_form(request, who)
     if not import_id.isdigit() or not 1 <= int(import_id) < 2**31:
         raise BadInput("import_id: a positive whole number")
